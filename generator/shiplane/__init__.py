@@ -1,0 +1,1 @@
+"""shiplane: render Concourse and Spinnaker pipelines for a fleet of apps and clusters."""

@@ -1,0 +1,34 @@
+"""Concourse: pipelines per app, the meta pipeline, and a linter equal to `fly validate-pipeline --strict`.
+
+Interface used by `shiplane.render` and `shiplane.cli` (implemented in this package's modules):
+
+- `render_app(fleet, app, templates) -> list[Document]`: `concourse/<app>.yml` (kind `concourse-pipeline`).
+- `render_meta(fleet, templates) -> Document`: `concourse/set-pipelines.yml`.
+- `validate_document(document, fleet) -> list[str]`: the linter's problems (strict: warnings count).
+- `lint_files(paths, strict, stderr) -> int`: `shiplane lint-pipeline`; exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TextIO
+
+from shiplane.documents import Document
+from shiplane.model import App, Fleet
+from shiplane.templates import TemplateSet
+
+
+def render_app(fleet: Fleet, app: App, templates: TemplateSet) -> list[Document]:
+    raise NotImplementedError
+
+
+def render_meta(fleet: Fleet, templates: TemplateSet) -> Document:
+    raise NotImplementedError
+
+
+def validate_document(document: Document, fleet: Fleet) -> list[str]:
+    raise NotImplementedError
+
+
+def lint_files(paths: Sequence[str], strict: bool, stderr: TextIO) -> int:
+    raise NotImplementedError

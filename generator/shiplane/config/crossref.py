@@ -1,0 +1,156 @@
+"""Rules the JSON Schema cannot express: references between sections, uniqueness, and hostile strings.
+
+Runs on the schema-valid, defaults-filled config. Every rule returns messages naming the exact path and the fix;
+all problems are reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from shiplane.config.yamlsource import SourceMap, walk_strings
+
+# git-resource matches tag_regex with `grep -Ex`: POSIX extended regular expressions, not Perl/Python ones.
+_PERL_ONLY = (
+    (re.compile(r"\\d"), r"\d", "[0-9]"),
+    (re.compile(r"\\w"), r"\w", "[A-Za-z0-9_]"),
+    (re.compile(r"\\s"), r"\s", "[[:space:]]"),
+    (re.compile(r"\(\?"), "(?", "plain groups ( )"),
+    (re.compile(r"[*+?}]\?"), "lazy quantifiers such as *?", "greedy quantifiers"),
+)
+
+
+def check(config: dict[str, Any], source: SourceMap) -> list[str]:
+    """All cross-reference problems of a schema-valid config, in file order."""
+    found = [*_hostile_strings(config), *_clusters(config), *_apps(config)]
+    ordered = sorted(found, key=lambda item: source.line(item[0]) or 0)
+    return [f"{source.where(path)}: {text}" for path, text in ordered]
+
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def _names(mapping: dict[str, Any]) -> str:
+    return ", ".join(mapping) if mapping else "(none)"
+
+
+def _hostile_strings(config: dict[str, Any]) -> Iterator[Problem]:
+    for path, text in walk_strings(config):
+        if "((" in text:
+            yield path, (
+                "contains '((' which Concourse would read as a ((var)) reference; remove it (secrets are named "
+                "under concourse.vars and shiplane writes the references itself)"
+            )
+        if "${" in text:
+            yield path, (
+                "contains '${' which Spinnaker would evaluate as a SpEL expression; remove it (shiplane inserts "
+                "the expressions it needs itself)"
+            )
+        if any(ord(ch) < 32 and ch not in "\n\t" for ch in text) or "\x7f" in text:
+            yield path, "contains a control character; remove it"
+
+
+def _clusters(config: dict[str, Any]) -> Iterator[Problem]:
+    environments: dict[str, Any] = config["environments"]
+    clusters: dict[str, Any] = config["clusters"]
+    docker_account = config["spinnaker"]["docker_account"]
+    accounts: dict[str, str] = {}
+    in_use: set[str] = set()
+    for name, cluster in clusters.items():
+        path = ("clusters", name)
+        environment = cluster["environment"]
+        if cluster["role"] == "tooling":
+            if environment is not None:
+                yield (*path, "environment"), (
+                    "a tooling cluster runs the delivery tools and is not a deploy target; remove environment or "
+                    "set role: deploy"
+                )
+        elif environment is None:
+            yield path, (
+                f"is in no environment; set environment: to one of {_names(environments)} (or role: tooling "
+                f"for a cluster that only runs Concourse, Harbor and Spinnaker)"
+            )
+        elif environment not in environments:
+            yield (*path, "environment"), (
+                f"'{environment}' is not an environment; defined: {_names(environments)}"
+            )
+        else:
+            in_use.add(environment)
+        account = cluster.get("account", name)
+        if account == docker_account:
+            yield (*path, "account"), (
+                f"'{account}' is also spinnaker.docker_account; Spinnaker account names must be unique, rename one"
+            )
+        if account in accounts:
+            yield (*path, "account"), (
+                f"Spinnaker account '{account}' is already used by clusters.{accounts[account]}; every cluster "
+                f"needs its own account"
+            )
+        accounts.setdefault(account, name)
+    for name in environments:
+        if name not in in_use:
+            yield ("environments", name), (
+                f"no deploy cluster is in this environment; add a cluster with environment: {name} or remove "
+                f"the environment"
+            )
+
+
+def _apps(config: dict[str, Any]) -> Iterator[Problem]:
+    environments: dict[str, Any] = config["environments"]
+    clusters: dict[str, Any] = config["clusters"]
+    project = config["harbor"]["project"]
+    repositories: dict[str, str] = {}
+    for name, app in config["apps"].items():
+        path = ("apps", name)
+        chosen = app.get("environments", list(environments))
+        for index, environment in enumerate(chosen):
+            if environment not in environments:
+                yield (*path, "environments", index), (
+                    f"'{environment}' is not an environment; defined: {_names(environments)}"
+                )
+        for environment in app["overrides"]:
+            if environment not in chosen:
+                runs_in = ", ".join(e for e in chosen if e in environments) or "(none)"
+                yield (*path, "overrides", environment), (
+                    f"'{environment}' is not an environment of this app; it runs in: {runs_in}"
+                )
+        selector = app["cluster_selector"].items()
+        for environment in chosen:
+            matching = [
+                cluster
+                for cluster_name, cluster in clusters.items()
+                if cluster["environment"] == environment and selector <= cluster["labels"].items()
+            ]
+            if environment in environments and not matching:
+                yield (*path, "cluster_selector"), (
+                    f"no cluster of environment '{environment}' has the labels {dict(selector)}; fix the "
+                    f"selector or label a cluster"
+                )
+        repository = f"{project}/{app.get('repository', name)}"
+        if repository in repositories:
+            yield (*path, "repository"), (
+                f"Harbor repository '{repository}' is already used by apps.{repositories[repository]}; give "
+                f"each app its own repository"
+            )
+        repositories.setdefault(repository, name)
+        releases = app["releases"]
+        if releases["from"] == "github-releases" and "github" not in releases:
+            yield (*path, "releases"), "from: github-releases needs github: {owner: ..., repository: ...}"
+        if releases["from"] == "git-tags":
+            yield from _tag_regex(releases["tag_regex"], (*path, "releases", "tag_regex"))
+
+
+def _tag_regex(regex: str, path: tuple[str | int, ...]) -> Iterator[Problem]:
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        yield path, f"is not a valid regular expression ({exc}); fix it"
+        return
+    for pattern, construct, instead in _PERL_ONLY:
+        if pattern.search(regex):
+            yield path, (
+                f"git-resource matches tags with grep -E (POSIX extended regex), which has no {construct}; "
+                f"use {instead}"
+            )

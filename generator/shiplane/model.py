@@ -1,0 +1,261 @@
+"""The typed fleet model: what every renderer receives.
+
+Built once by :func:`shiplane.config.load` from a validated config with every default filled in, every per-app
+override merged and every cross-reference resolved. Renderers read it and never re-derive config rules: an
+:class:`AppDeployment` already holds the effective replicas, env and clusters (in rollout order) of one app in one
+environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Pairs = tuple[tuple[str, str], ...]
+"""An ordered, immutable mapping (sorted by key) such as environment variables or labels."""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    repository: str
+    tag: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPolicy:
+    """The harbor-image scan gate, exactly as the resource's `source.scan` reads it."""
+
+    fail_on: str
+    allowlist: tuple[str, ...]
+    ignore_unfixed: bool
+    trigger: bool
+    timeout: str
+    enabled: bool
+
+    def as_source(self) -> dict[str, object]:
+        return {
+            "fail_on": self.fail_on,
+            "allowlist": list(self.allowlist),
+            "ignore_unfixed": self.ignore_unfixed,
+            "trigger": self.trigger,
+            "timeout": self.timeout,
+            "enabled": self.enabled,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Harbor:
+    url: str
+    """Base URL without a trailing slash, e.g. https://harbor.example.com."""
+    registry: str
+    """The registry host[:port] images are named with, e.g. harbor.example.com."""
+    project: str
+    insecure: bool
+    ca_certs_var: str | None
+    scan: ScanPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class ConcourseVars:
+    """Names of Concourse ((vars)); shiplane never sees their values."""
+
+    git_private_key: str
+    harbor_username: str
+    harbor_password: str
+    github_access_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRepo:
+    uri: str
+    branch: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Concourse:
+    team: str
+    check_every: str
+    vars: ConcourseVars
+    config_repo: ConfigRepo
+    maven_image: Image
+    oci_build_image: Image
+    harbor_image: Image
+
+
+@dataclass(frozen=True, slots=True)
+class Spinnaker:
+    version: tuple[int, int, int]
+    docker_account: str
+    kubernetes_version: str
+    kubeconfig_dir: str
+    cache_interval_seconds: int
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(str(part) for part in self.version)
+
+    @property
+    def traffic_strategy(self) -> Literal["redblack", "bluegreen"]:
+        """Spinnaker 1.30 renamed red/black to blue/green (same behaviour)."""
+        return "bluegreen" if self.version >= (1, 30, 0) else "redblack"
+
+
+@dataclass(frozen=True, slots=True)
+class SemverPolicy:
+    allow_v_prefix: bool
+    pre_releases: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Mysql:
+    image: Image
+    storage_size: str
+    storage_class: str | None
+    secret_template: str
+    """Name of the existing Secret (keys username, password, root-password); `{app}` is the app name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    name: str
+    image_tag: Literal["latest", "semver"]
+    semver: SemverPolicy
+    replicas: int
+    storage: Literal["ephemeral", "mysql"]
+    env: Pairs
+    judgment_between_waves: bool
+    max_version_history: int
+    mysql: Mysql
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    name: str
+    environment: str | None
+    role: Literal["deploy", "tooling"]
+    account: str
+    """The Spinnaker Kubernetes account that deploys to this cluster."""
+    namespace: str
+    wave: int
+    context: str
+    kubeconfig: str
+    labels: Pairs
+
+
+@dataclass(frozen=True, slots=True)
+class GitSource:
+    uri: str
+    branch: str
+    private: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Releases:
+    source: Literal["git-tags", "github-releases"]
+    tag_regex: str
+    """POSIX extended regex (git-resource's `tag_regex`) for git-tags releases."""
+    github_owner: str | None
+    github_repository: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    tool: Literal["maven"]
+    goals: str
+    dockerfile: str
+    context: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    cpu: str | None
+    memory: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    name: str
+    url_env: str
+    username_env: str
+    password_env: str
+    url_format: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppDeployment:
+    """One app in one environment: the effective settings after overrides."""
+
+    environment: Environment
+    clusters: tuple[Cluster, ...]
+    """The environment's deploy clusters, in rollout order (wave, then name)."""
+    replicas: int
+    env: Pairs
+    """Environment env < app env < app override env, sorted by name."""
+    resources: Resources
+    mysql_secret: str
+    """Resolved name of the MySQL Secret (only meaningful when storage is mysql)."""
+
+    @property
+    def waves(self) -> tuple[tuple[int, tuple[Cluster, ...]], ...]:
+        """Clusters grouped by wave, waves ascending."""
+        grouped: dict[int, list[Cluster]] = {}
+        for cluster in self.clusters:
+            grouped.setdefault(cluster.wave, []).append(cluster)
+        return tuple((wave, tuple(grouped[wave])) for wave in sorted(grouped))
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    name: str
+    git: GitSource
+    releases: Releases
+    build: Build
+    repository: str
+    """Full Harbor repository path: project/name[/more]."""
+    port: int
+    health_path: str
+    database: Database
+    deployments: tuple[AppDeployment, ...]
+    """One per environment the app runs in, in the order environments are defined."""
+
+    def image_name(self, harbor: Harbor) -> str:
+        """The image name without tag, e.g. harbor.example.com/petclinic/petclinic."""
+        return f"{harbor.registry}/{self.repository}"
+
+    def deployment(self, environment: str) -> AppDeployment:
+        for deployment in self.deployments:
+            if deployment.environment.name == environment:
+                return deployment
+        raise KeyError(environment)
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    source: str
+    """Path of the config file, as given on the command line."""
+    harbor: Harbor
+    concourse: Concourse
+    spinnaker: Spinnaker
+    environments: tuple[Environment, ...]
+    """In the order the config defines them."""
+    clusters: tuple[Cluster, ...]
+    """Sorted by name."""
+    apps: tuple[App, ...]
+    """Sorted by name."""
+
+    def app(self, name: str) -> App:
+        for app in self.apps:
+            if app.name == name:
+                return app
+        raise KeyError(name)
+
+    def environment(self, name: str) -> Environment:
+        for environment in self.environments:
+            if environment.name == name:
+                return environment
+        raise KeyError(name)

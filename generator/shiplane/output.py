@@ -1,0 +1,134 @@
+"""The only module that touches the output directory.
+
+Writing happens in two phases so that nothing is lost or half-written:
+
+1. `stage()` is called for every validated document. Bytes equal to the file on disk are skipped; anything else is
+   written to a temporary file beside its target (never over it).
+2. `commit()` renames every staged file over its target (atomic per file), prunes the files shiplane wrote last
+   time that are no longer produced, and records the new list in `.shiplane-files`. `abort()` removes the
+   temporary files and leaves the directory exactly as it was.
+
+In check mode nothing is written at all; `changes` lists what would be.
+
+Only files listed in `.shiplane-files` are ever pruned, so a user's own files in the output directory are safe.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shiplane.errors import ShiplaneError
+
+MANIFEST = ".shiplane-files"
+
+
+@dataclass
+class Changes:
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[str]:
+        return sorted([*self.written, *self.removed])
+
+
+class OutputDir:
+    def __init__(self, root: str, *, check: bool, prune: bool = True) -> None:
+        self.root = Path(root)
+        self.check = check
+        self.prune = prune
+        self.changes = Changes()
+        self._staged: list[tuple[Path, Path]] = []
+        self._produced: set[str] = set()
+        self._previous = self._read_manifest()
+
+    def _read_manifest(self) -> set[str]:
+        path = self.root / MANIFEST
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return set()
+        except OSError as exc:
+            raise ShiplaneError(f"{path}: cannot read ({exc.strerror}); fix the permissions") from None
+        return {line for line in lines if line and _is_safe_relative(line)}
+
+    def stage(self, relative: str, data: bytes) -> None:
+        if not _is_safe_relative(relative) or relative == MANIFEST:
+            raise ShiplaneError(f"refusing to write {relative!r}: outside the output directory")
+        if relative in self._produced:
+            raise ShiplaneError(f"{relative}: two documents would be written to the same file")
+        self._produced.add(relative)
+        target = self.root / relative
+        try:
+            if target.read_bytes() == data:
+                self.changes.unchanged.append(relative)
+                return
+        except FileNotFoundError:
+            pass
+        except IsADirectoryError:
+            raise ShiplaneError(f"{target}: is a directory; move it away") from None
+        self.changes.written.append(relative)
+        if self.check:
+            return
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(prefix=".shiplane-", suffix=".tmp", dir=target.parent)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+        except OSError as exc:
+            self.abort()
+            raise ShiplaneError(f"{target}: cannot write ({exc.strerror}); check the output directory") from None
+        self._staged.append((Path(temp), target))
+
+    def commit(self) -> Changes:
+        if not self.prune:
+            # `render --only APP`: the other apps' files were not rendered this time, so none of them is stale.
+            self._produced |= {path for path in self._previous if (self.root / path).exists()}
+        stale = sorted(self._previous - self._produced)
+        self.changes.removed = [path for path in stale if (self.root / path).exists()]
+        if self.check:
+            return self.changes
+        try:
+            for temp, target in self._staged:
+                os.replace(temp, target)
+            self._staged.clear()
+            for relative in self.changes.removed:
+                (self.root / relative).unlink(missing_ok=True)
+                _remove_empty_parents(self.root / relative, self.root)
+            if self._produced != self._previous or not (self.root / MANIFEST).exists():
+                self._write_manifest()
+        except OSError as exc:
+            self.abort()
+            raise ShiplaneError(f"{self.root}: cannot update ({exc.strerror}); check the output directory") from None
+        return self.changes
+
+    def _write_manifest(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=".shiplane-", suffix=".tmp", dir=self.root)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write("".join(f"{path}\n" for path in sorted(self._produced)))
+        os.replace(temp, self.root / MANIFEST)
+
+    def abort(self) -> None:
+        for temp, _ in self._staged:
+            temp.unlink(missing_ok=True)
+        self._staged.clear()
+
+
+def _is_safe_relative(path: str) -> bool:
+    parts = Path(path).parts
+    return bool(parts) and not Path(path).is_absolute() and ".." not in parts
+
+
+def _remove_empty_parents(path: Path, root: Path) -> None:
+    parent = path.parent
+    while parent != root and root in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        parent = parent.parent

@@ -1,0 +1,35 @@
+"""Spinnaker: applications, deploy and rollback pipelines, their Kubernetes manifests, clouddriver accounts.
+
+Interface used by `shiplane.render` and `shiplane.cli` (implemented in this package's modules):
+
+- `render_app(fleet, app, templates) -> list[Document]`: `spinnaker/<app>/application.json`,
+  `spinnaker/<app>/deploy-<env>.json`, `spinnaker/<app>/rollback-<env>.json`.
+- `render_accounts(fleet, templates) -> Document`: `spinnaker/clouddriver-local.yml`.
+- `validate_document(document, fleet) -> list[str]`: Orca/clouddriver rules + Kubernetes schemas.
+- `lint_files(paths, clouddriver, stderr) -> int`: `shiplane lint-spinnaker`; exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TextIO
+
+from shiplane.documents import Document
+from shiplane.model import App, Fleet
+from shiplane.templates import TemplateSet
+
+
+def render_app(fleet: Fleet, app: App, templates: TemplateSet) -> list[Document]:
+    raise NotImplementedError
+
+
+def render_accounts(fleet: Fleet, templates: TemplateSet) -> Document:
+    raise NotImplementedError
+
+
+def validate_document(document: Document, fleet: Fleet) -> list[str]:
+    raise NotImplementedError
+
+
+def lint_files(paths: Sequence[str], clouddriver: str | None, stderr: TextIO) -> int:
+    raise NotImplementedError

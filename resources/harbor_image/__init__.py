@@ -1,0 +1,1 @@
+"""harbor-image: a Concourse resource type for Harbor images with scan gating."""
