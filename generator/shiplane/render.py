@@ -39,8 +39,8 @@ def documents(fleet: Fleet, templates: TemplateSet, only: str | None = None) -> 
     for app in apps:
         yield from concourse.render_app(fleet, app, templates)
         yield from spinnaker.render_app(fleet, app, templates)
-    yield concourse.render_meta(fleet, templates)
-    yield spinnaker.render_accounts(fleet, templates)
+    for part in (concourse, spinnaker):
+        yield from part.render_fleet(fleet, templates)
 
 
 def validate(document: Document, fleet: Fleet) -> None:

@@ -3,7 +3,7 @@
 Interface used by `shiplane.render` and `shiplane.cli` (implemented in this package's modules):
 
 - `render_app(fleet, app, templates) -> list[Document]`: `concourse/<app>.yml` (kind `concourse-pipeline`).
-- `render_meta(fleet, templates) -> Document`: `concourse/set-pipelines.yml`.
+- `render_fleet(fleet, templates) -> list[Document]`: the fleet-wide documents: `concourse/set-pipelines.yml` (the meta pipeline).
 - `validate_document(document, fleet) -> list[str]`: the linter's problems (strict: warnings count).
 - `lint_files(paths, strict, stderr) -> int`: `shiplane lint-pipeline`; exit code.
 """
@@ -22,7 +22,7 @@ def render_app(fleet: Fleet, app: App, templates: TemplateSet) -> list[Document]
     raise NotImplementedError
 
 
-def render_meta(fleet: Fleet, templates: TemplateSet) -> Document:
+def render_fleet(fleet: Fleet, templates: TemplateSet) -> list[Document]:
     raise NotImplementedError
 
 

@@ -4,7 +4,7 @@ Interface used by `shiplane.render` and `shiplane.cli` (implemented in this pack
 
 - `render_app(fleet, app, templates) -> list[Document]`: `spinnaker/<app>/application.json`,
   `spinnaker/<app>/deploy-<env>.json`, `spinnaker/<app>/rollback-<env>.json`.
-- `render_accounts(fleet, templates) -> Document`: `spinnaker/clouddriver-local.yml`.
+- `render_fleet(fleet, templates) -> list[Document]`: the fleet-wide documents: `spinnaker/clouddriver-local.yml` (the accounts).
 - `validate_document(document, fleet) -> list[str]`: Orca/clouddriver rules + Kubernetes schemas.
 - `lint_files(paths, clouddriver, stderr) -> int`: `shiplane lint-spinnaker`; exit code.
 """
@@ -23,7 +23,7 @@ def render_app(fleet: Fleet, app: App, templates: TemplateSet) -> list[Document]
     raise NotImplementedError
 
 
-def render_accounts(fleet: Fleet, templates: TemplateSet) -> Document:
+def render_fleet(fleet: Fleet, templates: TemplateSet) -> list[Document]:
     raise NotImplementedError
 
 
