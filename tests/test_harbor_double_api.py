@@ -10,6 +10,7 @@ import http.client
 import re
 import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -577,3 +578,30 @@ def test_seed_moves_repeated_tags_to_the_newest_artifact(harbor: HarborDouble) -
     seeded = harbor.seed("p/r", 3, tags=lambda i: ["latest", f"v{i}"], start=datetime.now(UTC) - timedelta(hours=1))
     assert harbor.tags("p/r") == {"latest": seeded[2].digest, "v0": seeded[0].digest, "v1": seeded[1].digest,
                                   "v2": seeded[2].digest}  # fmt: skip
+
+
+def test_seed_accepts_project_and_repository_separately(harbor: HarborDouble) -> None:
+    harbor.seed("team", "apps/web", 2)
+    harbor.seed("team/apps/web", 1)
+    assert len(harbor.digests("team/apps/web")) == 3
+    with pytest.raises(TypeError):
+        harbor.seed("no-slash", 3)
+
+
+def test_source_points_the_resource_at_the_double(harbor: HarborDouble, harbor_tls: HarborDouble) -> None:
+    assert harbor.source("team/app", tag="latest") == {
+        "url": harbor.url, "repository": "team/app", "username": "admin", "password": "Harbor12345",
+        "insecure": True, "tag": "latest",
+    }  # fmt: skip
+    tls = harbor_tls.source("team/app", username=None)
+    assert tls == {"url": harbor_tls.url, "repository": "team/app", "ca_certs": [harbor_tls.ca_pem]}
+
+
+def test_a_double_without_registry_serves_the_api(tmp_path: Path) -> None:
+    from harbor_double.standalone import running_double
+
+    with running_double(tmp_path) as double:
+        double.seed("team", "app", 3)
+        reply = double.request("GET", double.api_path("team/app", "/artifacts"))
+        assert reply.headers["X-Total-Count"] == "3"
+        assert double.request("GET", "/v2/team/app/manifests/1.0.0", auth=("admin", "Harbor12345")).status == 502
