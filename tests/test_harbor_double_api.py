@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harbor_double import GENERIC_MIME, NATIVE_MIME, HarborDouble, HttpReply, Outcome, Vulnerability
+from harbor_double import GENERIC_MIME, NATIVE_MIME, HarborDouble, HarborError, HttpReply, Outcome, Vulnerability
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ZERO = "0001-01-01T00:00:00.000Z"
@@ -605,3 +605,21 @@ def test_a_double_without_registry_serves_the_api(tmp_path: Path) -> None:
         reply = double.request("GET", double.api_path("team/app", "/artifacts"))
         assert reply.headers["X-Total-Count"] == "3"
         assert double.request("GET", "/v2/team/app/manifests/1.0.0", auth=("admin", "Harbor12345")).status == 502
+
+
+def test_fake_push_follows_the_push_rules(harbor: HarborDouble) -> None:
+    harbor.create_project("team", auto_scan=True)
+    harbor.clock.freeze(datetime(2025, 1, 1, tzinfo=UTC))
+    first = harbor.fake_push("team/app", ["1.0.0", "latest"], scan=Outcome.severity("Low", duration=10))
+    assert harbor.tags("team/app") == {"1.0.0": first, "latest": first}
+    assert harbor.scan_status(first) == "Running"  # auto_scan started it on the push
+    harbor.clock.advance(60)
+    second = harbor.fake_push("team/app", ["1.1.0", "latest"])
+    assert harbor.tags("team/app") == {"1.0.0": first, "1.1.0": second, "latest": second}
+    latest = harbor.artifact("team/app", "latest").tags["latest"]
+    assert latest.push_time == datetime(2025, 1, 1, 0, 1, tzinfo=UTC)  # moved, renewed
+    assert harbor.artifact("team/app", first).push_time == datetime(2025, 1, 1, tzinfo=UTC)
+    assert harbor.repository("team/app").update_time == datetime(2025, 1, 1, 0, 1, tzinfo=UTC)
+    harbor.add_immutable_rule("team", tag_pattern="1.*")
+    with pytest.raises(HarborError, match="configured as immutable"):
+        harbor.fake_push("team/app", ["1.0.0"])

@@ -29,7 +29,18 @@ from .faults import Faults
 from .registry_proxy import RegistryProxy
 from .scanner import Outcome, ScanConflict, Scanner
 from .server import Exchange, LoggedRequest, RequestLog, Server
-from .state import Artifact, HarborState, ImmutableRule, Project, Repository, Tag, fake_digest, iter_tags
+from .state import (
+    OCI_MANIFEST,
+    Artifact,
+    HarborState,
+    ImmutableRule,
+    ManifestInfo,
+    Project,
+    Repository,
+    Tag,
+    fake_digest,
+    iter_tags,
+)
 
 if TYPE_CHECKING:
     from fixtures.images import TestImage
@@ -41,6 +52,7 @@ ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "Harbor12345"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 ROLES = {"projectAdmin", "maintainer", "developer", "guest", "limitedGuest"}
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 
 
 @dataclass(frozen=True)
@@ -488,6 +500,52 @@ class HarborDouble:
                 repo.update_time = max(repo.update_time, seeded[-1].push_time)
             self.state.changed()
             return seeded
+
+    def fake_push(
+        self,
+        repository: str,
+        tags: Iterable[str] = (),
+        *,
+        digest: str | None = None,
+        scan: Outcome | None = None,
+    ) -> str:
+        """A push without registry content: the artifact and its tags are ensured exactly as a real push would
+        (push_time now, tags created or moved, repository touched, scan-on-push when the project has auto_scan),
+        one manifest PUT per tag like `docker push`. `scan` sets the scanner outcome for this digest first.
+        Returns the digest. The project must exist.
+        """
+        with self.state.lock:
+            self.state.project(repository.split("/", 1)[0])
+            digest = digest or fake_digest(repository, "push", self.state.next_id("synthetic"))
+            if scan is not None:
+                self.state.scanner.by_digest[digest] = scan
+            now = self.clock.now()
+            created = now.isoformat().replace("+00:00", "Z")
+            info = ManifestInfo(
+                manifest_media_type=OCI_MANIFEST,
+                media_type=OCI_CONFIG,
+                artifact_type=OCI_CONFIG,
+                size=2_000_000,
+                type="IMAGE",
+                extra_attrs={"architecture": "amd64", "author": "", "config": {}, "created": created, "os": "linux"},
+            )
+            names: list[str | None] = [*tags] or [None]
+            for tag in names:
+                existing = self.state.repositories.get(repository)
+                if (
+                    tag is not None
+                    and existing is not None
+                    and tag in existing.tags
+                    and self.state.tag_immutable(repository, tag)
+                ):
+                    short = repository.split("/", 1)[1]
+                    message = f"Failed to process request due to '{short}:{tag}' configured as immutable."
+                    raise HarborError("PRECONDITION", message)
+                _, artifact = self.state.ensure_artifact(repository, digest, info)
+                if tag is not None:
+                    self.state.ensure_tag(artifact, tag)
+                self.on_push(artifact, tag)
+            return digest
 
     def tag(self, repository: str, reference: str, name: str) -> None:
         """Put tag `name` on an artifact as a push by tag would (creating it, or moving it from another artifact)."""

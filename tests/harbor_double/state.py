@@ -389,7 +389,9 @@ class HarborState:
         self.known_blobs: set[str] = set()
         self.version = 0  # bumped by every change that can alter a listing
         self._list_cache: dict[tuple[object, ...], list[Artifact]] = {}
-        self._ids = {name: itertools.count(1) for name in ("project", "repository", "artifact", "tag", "rule")}
+        self._ids = {
+            name: itertools.count(1) for name in ("project", "repository", "artifact", "tag", "rule", "synthetic")
+        }
 
     def next_id(self, table: str) -> int:
         return next(self._ids[table])
