@@ -178,7 +178,7 @@ class HarborDouble:
             self.clock.reset()
             accounts = Accounts()
             accounts.users[ADMIN_USERNAME] = User(ADMIN_USERNAME, ADMIN_PASSWORD, sysadmin=True)
-            self.state.__init__(self.clock, Scanner(), accounts)  # type: ignore[misc]
+            self.state.reset(Scanner(), accounts)
             self.state.create_project("library", {"public": "true"})
         self.faults.clear()
         self.log.clear()

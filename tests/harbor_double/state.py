@@ -380,6 +380,10 @@ class HarborState:
     def __init__(self, clock: Clock, scanner: Scanner, accounts: Accounts) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        self.reset(scanner, accounts)
+
+    def reset(self, scanner: Scanner, accounts: Accounts) -> None:
+        """Forget everything (the lock stays: other threads may be waiting on it)."""
         self.scanner = scanner
         self.accounts = accounts
         self.projects: dict[str, Project] = {}
