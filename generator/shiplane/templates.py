@@ -1,16 +1,20 @@
 """The Jinja2 environment that renders shiplane's templates safely.
 
-- A user directory (`--templates DIR`) shadows the built-in templates file by file.
+- A user directory (`--templates DIR`) shadows the built-in templates file by file (includes too).
 - `StrictUndefined`: a misspelt variable is an error, never an empty string.
 - Every `{{ … }}` must go through the `json` filter, which writes the value as a JSON literal that is also a valid
-  YAML flow scalar (quotes, colons, `#`, newlines and unicode cannot change the document's structure). A bare
+  YAML flow scalar (quotes, colons, `#`, `((`, newlines and unicode cannot change the document's structure). A bare
   `{{ value }}` is rejected at render time by `finalize`, so a template cannot forget to escape.
-- The output is parsed back into data immediately; a template bug surfaces as an error naming the template.
+- The output is parsed back into data immediately; a template bug surfaces as an error naming the template (and
+  the line, when Jinja knows it).
+- Jinja's whitespace defaults are kept: a `{% … %}` line leaves an empty line behind, which YAML ignores and the
+  canonical re-serialisation drops.
 """
 
 from __future__ import annotations
 
 import json
+import traceback
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,10 +41,21 @@ def _yaml_safe_char(ch: str) -> str:
     return ch
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError naming the missing variable
+        raise ShiplaneError("an undefined value cannot be written")
+    if isinstance(value, tuple | frozenset | set):
+        return sorted(value) if isinstance(value, frozenset | set) else list(value)
+    raise ShiplaneError(f"a {type(value).__name__} cannot be written as JSON; pass plain data to the template")
+
+
 def json_literal(value: Any) -> Escaped:
     """`value` as a JSON literal that YAML reads back as the same value."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if not text.isascii():
+    if isinstance(value, jinja2.Undefined):
+        _json_default(value)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=_json_default)
+    if not text.isascii() or "\x7f" in text:
         text = "".join(_yaml_safe_char(ch) if ord(ch) > 0x7E else ch for ch in text)
     return Escaped(text)
 
@@ -48,9 +63,9 @@ def json_literal(value: Any) -> Escaped:
 def _finalize(value: Any) -> Any:
     if isinstance(value, Escaped):
         return value
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
     raise ShiplaneError(
-        f"a template outputs {value!r} without the json filter; write {{{{ … | json }}}} so that the value is "
-        f"escaped"
+        f"outputs {shown} without the json filter; write {{{{ … | json }}}} so that the value is escaped"
     )
 
 
@@ -63,8 +78,8 @@ class TemplateSet:
             if not Path(user_dir).is_dir():
                 raise ShiplaneError(f"--templates {user_dir}: no such directory; give a directory of .j2 templates")
             loaders.append(jinja2.FileSystemLoader(user_dir))
-        builtin = resources.files("shiplane.templates")
-        loaders.append(jinja2.FileSystemLoader(str(builtin)))
+        self.builtin_dir = str(resources.files("shiplane.builtin_templates"))
+        loaders.append(jinja2.FileSystemLoader(self.builtin_dir))
         self.user_dir = user_dir
         # Output is YAML/JSON, not HTML: values are escaped by the `json` filter, enforced by `finalize`.
         self.env = jinja2.Environment(
@@ -82,23 +97,57 @@ class TemplateSet:
         if template is None:
             try:
                 template = self.env.get_template(name)
-            except jinja2.TemplateNotFound:
-                raise ShiplaneError(f"template {name}: not found in --templates or the built-in templates") from None
+            except jinja2.TemplateNotFound as exc:
+                missing = exc.name if exc.name != name else name
+                where = f"--templates {self.user_dir} or the built-in templates" if self.user_dir else "the built-in "\
+                        "templates"
+                raise ShiplaneError(f"template {missing}: not found in {where}") from None
             except jinja2.TemplateSyntaxError as exc:
-                raise ShiplaneError(f"template {name}:{exc.lineno}: syntax error: {exc.message}") from None
+                raise ShiplaneError(
+                    f"template {exc.name or name}:{exc.lineno}: syntax error: {exc.message}; fix the template"
+                ) from None
             self._cache[name] = template
         return template
 
+    def describe(self, name: str) -> str:
+        """`template NAME`, saying where it comes from when a user directory shadows the built-in one."""
+        filename = self._template(name).filename or ""
+        if self.user_dir is not None and not filename.startswith(self.builtin_dir):
+            return f"template {name} (from --templates {self.user_dir})"
+        return f"template {name}"
+
+    def _where(self, name: str, exc: BaseException) -> str:
+        """`NAME:LINE` of the innermost template frame of `exc`, or `NAME`."""
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            filename = frame.filename or ""
+            if filename.endswith(".j2"):
+                for root in filter(None, (self.user_dir, self.builtin_dir)):
+                    if filename.startswith(str(root)):
+                        filename = Path(filename).relative_to(root).as_posix()
+                        break
+                return f"{filename}:{frame.lineno}"
+        return name
+
     def render_text(self, name: str, context: dict[str, Any], what: str) -> str:
         """Render template `name`; `what` says for whom (e.g. `app petclinic`) in error messages."""
+        template = self._template(name)
         try:
-            return self._template(name).render(context)
+            return template.render(context)
         except ShiplaneError as exc:
-            raise ShiplaneError(f"template {name} ({what}): {exc}") from None
+            raise ShiplaneError(f"template {self._where(name, exc)} ({what}): {exc}") from None
+        except jinja2.TemplateSyntaxError as exc:  # an included template
+            raise ShiplaneError(
+                f"template {exc.name or name}:{exc.lineno}: syntax error: {exc.message}; fix the template"
+            ) from None
+        except jinja2.TemplateNotFound as exc:
+            raise ShiplaneError(f"template {self._where(name, exc)} ({what}): includes {exc.name}, which is not "
+                                f"found; fix the template") from None
         except jinja2.UndefinedError as exc:
-            raise ShiplaneError(f"template {name} ({what}): {exc.message}; fix the template") from None
-        except jinja2.TemplateError as exc:
-            raise ShiplaneError(f"template {name} ({what}): {exc}; fix the template") from None
+            raise ShiplaneError(
+                f"template {self._where(name, exc)} ({what}): {exc.message}; fix the template"
+            ) from None
+        except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError) as exc:
+            raise ShiplaneError(f"template {self._where(name, exc)} ({what}): {exc}; fix the template") from None
 
     def render_data(self, name: str, context: dict[str, Any], what: str) -> Any:
         """Render template `name` and parse the YAML (or JSON) it produces back into data."""
@@ -107,9 +156,15 @@ class TemplateSet:
             return yaml.load(text, Loader=_LOADER)  # noqa: S506 - CSafeLoader/SafeLoader only
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
-            line = f":{mark.line + 1}" if mark is not None else ""
+            line = ""
+            shown = ""
+            if mark is not None:
+                line = f":{mark.line + 1}"
+                lines = text.splitlines()
+                if 0 <= mark.line < len(lines):
+                    shown = f" in {lines[mark.line].strip()[:80]!r}"
             raise ShiplaneError(
-                f"template {name} ({what}): rendered output{line} is not valid YAML ({exc.problem}); fix the "
+                f"template {name} ({what}): rendered output{line} is not valid YAML ({exc.problem}){shown}; fix the "
                 f"template"
             ) from None
 
