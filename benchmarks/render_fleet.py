@@ -36,7 +36,11 @@ def fleet_config(apps: int, clusters: int) -> dict[str, Any]:
     prod = clusters - dev
     cluster_map: dict[str, Any] = {"tooling": {"role": "tooling"}}
     for index in range(dev):
-        cluster_map[f"dev-{index:03d}"] = {"environment": "dev", "namespace": "apps", "labels": {"region": f"r{index % 3}"}}
+        cluster_map[f"dev-{index:03d}"] = {
+            "environment": "dev",
+            "namespace": "apps",
+            "labels": {"region": f"r{index % 3}"},
+        }
     for index in range(prod):
         cluster_map[f"prod-{index:03d}"] = {
             "environment": "prod",

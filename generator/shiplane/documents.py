@@ -264,8 +264,10 @@ def _scalar(value: Any) -> str:
             return ".nan"
         if value in (float("inf"), float("-inf")):
             return ".inf" if value > 0 else "-.inf"
-        text = repr(value)
-        return text if "." in text or "e" in text else text + ".0"
+        text = repr(value).lower()
+        if "." in text:
+            return text
+        return text.replace("e", ".0e", 1) if "e" in text else text + ".0"  # YAML 1.1 floats need a dot
     if isinstance(value, str):
         cached = _SCALARS.get(value)
         if cached is None:
@@ -331,7 +333,10 @@ def emit_yaml(content: Any) -> str:
     double-quoted; multi-line strings are `|` blocks when they can be read back exactly.
     """
     out: list[str] = []
-    _emit(content, 0, out, "")
+    if isinstance(content, dict | list) and content:
+        _emit(content, 0, out, "")
+    else:
+        _emit_scalar(content, 2, out, "")  # a block scalar's lines are indented even at the top level
     return "\n".join(out) + "\n"
 
 

@@ -154,7 +154,13 @@ def _git_access(config: dict[str, Any]) -> Iterator[Problem]:
     ]
     for path, repo in repos:
         uri, private = repo["uri"], repo["private"]
-        if _SSH_URI.match(uri) and not private:
+        userinfo = uri.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0] if "://" in uri else ""
+        if ":" in userinfo:
+            yield (*path, "uri"), (
+                f"contains a password; remove the user:password@ part and set private: true (the pipeline then "
+                f"reads them from the (({variables['git_username']})) and (({variables['git_password']})) vars)"
+            )
+        elif _SSH_URI.match(uri) and not private:
             yield (*path, "uri"), (
                 f"an ssh URI needs a key; set private: true so that the pipeline passes the private key from the "
                 f"(({variables['git_private_key']})) var (or use an https URI for a public repository)"
