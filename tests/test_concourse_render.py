@@ -147,9 +147,13 @@ def test_documents_belong_to_their_app(documents: dict[str, Document]) -> None:
 
 def test_resource_types_declare_harbor_image_from_the_config(pipeline: dict[str, Any], example: Fleet) -> None:
     image = example.concourse.harbor_image
-    assert pipeline["resource_types"] == [
-        {"name": "harbor-image", "type": "registry-image", "source": {"repository": image.repository, "tag": image.tag}}
-    ]
+    assert image.private  # the example's shiplane project in Harbor is private
+    assert pipeline["resource_types"] == [{
+        "name": "harbor-image",
+        "type": "registry-image",
+        "source": {"repository": image.repository, "tag": image.tag, "username": "((harbor-robot-username))",
+                   "password": "((harbor-robot-password))"},
+    }]
 
 
 def test_git_resources(pipeline: dict[str, Any], example: Fleet) -> None:
@@ -286,7 +290,12 @@ def test_meta_pipeline_reconfigures_itself_then_sets_every_app(meta: dict[str, A
     assert self_job["plan"][0] == {"get": "fleet-config", "trigger": True}
     render = self_job["plan"][1]
     assert render["task"] == "render"
-    assert render["config"]["image_resource"]["source"]["repository"] == example.concourse.harbor_image.repository
+    assert render["config"]["image_resource"]["source"] == {
+        "repository": example.concourse.harbor_image.repository,
+        "tag": example.concourse.harbor_image.tag,
+        "username": "((harbor-robot-username))",
+        "password": "((harbor-robot-password))",
+    }
     assert render["config"]["run"] == {
         "path": "shiplane", "args": ["render", "fleet-config/shiplane.yaml", "--out", "rendered"]
     }
@@ -483,3 +492,21 @@ def test_hostile_examples_are_accepted_and_written_exactly(field: str, text: str
     assert build["config"]["params"]["DOCKERFILE"] == f"source/{app.build.dockerfile}"
     assert any(text in value for value in (app.releases.tag_regex, app.git.uri, app.git.branch, app.build.dockerfile))
     assert lint_data(pipeline) == []
+
+
+def test_public_task_images_are_pulled_anonymously_and_private_ones_with_the_harbor_vars() -> None:
+    config = with_(concourse__images={"maven": {"repository": "harbor.example.com/library/maven", "tag": "3"},
+                                      "oci_build": {"repository": "harbor.example.com/tools/oci-build",
+                                                    "private": True}})
+    pipeline = reparsed(rendered(fleet_from(config))["concourse/web.yml"])
+    build = job(pipeline, "build")["plan"]
+    assert step(build, "task", "maven")["config"]["image_resource"]["source"] == {
+        "repository": "harbor.example.com/library/maven", "tag": "3"
+    }
+    assert step(build, "task", "build-image")["config"]["image_resource"]["source"] == {
+        "repository": "harbor.example.com/tools/oci-build",
+        "tag": "latest",
+        "username": "((harbor-username))",
+        "password": "((harbor-password))",
+    }
+    assert pipeline["resource_types"][0]["source"] == {"repository": "ghcr.io/shiplane/harbor-image", "tag": "0.1.0"}

@@ -19,6 +19,8 @@ Pairs = tuple[tuple[str, str], ...]
 class Image:
     repository: str
     tag: str
+    private: bool = False
+    """Pulling needs credentials (Concourse task and resource type images: the Harbor ((vars)))."""
 
     @property
     def ref(self) -> str:

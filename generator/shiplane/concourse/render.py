@@ -36,8 +36,13 @@ def pipeline_path(app: str) -> str:
     return f"concourse/{app}.yml"
 
 
-def _image(image: Image) -> dict[str, str]:
-    return {"repository": image.repository, "tag": image.tag}
+def _image(image: Image, fleet: Fleet) -> dict[str, str]:
+    """registry-image `source:` of a task or resource type image; Harbor credentials as ((vars)) when private."""
+    source = {"repository": image.repository, "tag": image.tag}
+    if image.private:
+        source["username"] = var(fleet.concourse.vars.harbor_username)
+        source["password"] = var(fleet.concourse.vars.harbor_password)
+    return source
 
 
 def git_source(uri: str, branch: str, private: bool, fleet: Fleet) -> dict[str, str]:
@@ -98,9 +103,9 @@ def pipeline_context(fleet: Fleet, app: App) -> dict[str, Any]:
         "release": release,
         "harbor": harbor_context(fleet, app),
         "images": {
-            "maven": _image(concourse.maven_image),
-            "oci_build": _image(concourse.oci_build_image),
-            "harbor_image": _image(concourse.harbor_image),
+            "maven": _image(concourse.maven_image, fleet),
+            "oci_build": _image(concourse.oci_build_image, fleet),
+            "harbor_image": _image(concourse.harbor_image, fleet),
         },
         "build": {
             "tool": build.tool,
@@ -125,7 +130,7 @@ def meta_context(fleet: Fleet) -> dict[str, Any]:
         "check_every": concourse.check_every,
         "config_repo": {**git_source(repo.uri, repo.branch, repo.private, fleet), "paths": paths},
         "render_args": render_args,
-        "images": {"harbor_image": _image(concourse.harbor_image)},
+        "images": {"harbor_image": _image(concourse.harbor_image, fleet)},
         "apps": [app.name for app in fleet.apps],
         "instance_group": concourse.meta_pipeline.instance_group,
         "max_in_flight": concourse.meta_pipeline.max_in_flight,

@@ -70,7 +70,7 @@ def _pairs(mapping: dict[str, str]) -> Pairs:
 
 
 def _image(raw: dict[str, Any]) -> Image:
-    return Image(repository=raw["repository"], tag=raw["tag"])
+    return Image(repository=raw["repository"], tag=raw["tag"], private=raw.get("private", False))
 
 
 def _fleet(config: dict[str, Any], filename: str) -> Fleet:

@@ -76,14 +76,21 @@ def load_yaml(text: str, filename: str, *, go_semantics: bool = False) -> tuple[
     Syntax errors raise ShiplaneError at once; duplicate and non-string keys are returned as problems (the later
     duplicate is dropped) so that the caller can report them together with every other problem.
 
-    `go_semantics` reads the file as Concourse's Go YAML libraries do: an anchor may be defined again (YAML 1.2;
-    slower, pure-Python parser) and a key that is not a string (`no:`, `1:`) becomes its text (`false`, `1`).
+    `go_semantics` reads the file as Concourse's Go YAML libraries do: an anchor may be defined again (YAML 1.2)
+    and a key that is not a string (`no:`, `1:`) becomes its text (`false`, `1`).
     """
     source = SourceMap(filename)
-    loader = _RedefinableAnchorsLoader(text) if go_semantics else _Loader(text)
+    loader: yaml.SafeLoader = _Loader(text)
     try:
         try:
-            node = loader.get_single_node()
+            try:
+                node = loader.get_single_node()
+            except yaml.composer.ComposerError as exc:
+                if not (go_semantics and "duplicate anchor" in str(exc.context)):
+                    raise
+                loader.dispose()
+                loader = _RedefinableAnchorsLoader(text)  # slower, pure Python: only for files that need it
+                node = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             where = f"{filename}:{mark.line + 1}" if mark is not None else filename
