@@ -248,3 +248,18 @@ def test_console_script(config: Path, tmp_path: Path) -> None:
     assert (tmp_path / "out" / "concourse" / "petclinic.yml").read_bytes() == (
         ROOT / "tests" / "golden" / "petclinic" / "concourse" / "petclinic.yml"
     ).read_bytes()
+
+
+def test_an_invalid_document_leaves_no_new_directory(capsys: pytest.CaptureFixture[str], config: Path,
+                                                     tmp_path: Path) -> None:
+    # The first app renders (staged in out/concourse/), the second does not: the run is abandoned without a trace.
+    templates = tmp_path / "templates" / "concourse"
+    templates.mkdir(parents=True)
+    text = (ROOT / "templates" / "concourse" / "pipeline.yml.j2").read_text()
+    (templates / "pipeline.yml.j2").write_text(
+        text.replace("- name: build\n", "- name: {{ ('build' if app.name == 'owners' else 'Build') | json }}\n")
+    )
+    out = tmp_path / "out"
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--templates", str(templates.parent))
+    assert code == 1 and "concourse/petclinic.yml" in stderr and "'Build' is not a valid identifier" in stderr
+    assert not out.exists()

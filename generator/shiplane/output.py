@@ -15,6 +15,7 @@ Only files listed in `.shiplane-files` are ever pruned, so a user's own files in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class OutputDir:
         self.prune = prune
         self.changes = Changes()
         self._staged: list[tuple[Path, Path]] = []
+        self._created_dirs: list[Path] = []
         self._produced: set[str] = set()
         self._previous = self._read_manifest()
         self._mode = _default_mode()
@@ -81,7 +83,7 @@ class OutputDir:
         if self.check:
             return
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._make_dirs(target.parent)
             handle, temp = tempfile.mkstemp(prefix=".shiplane-", suffix=".tmp", dir=target.parent)
             with os.fdopen(handle, "wb") as stream:
                 os.fchmod(stream.fileno(), mode)  # mkstemp creates 0600; a rendered file is as readable as any other
@@ -90,6 +92,16 @@ class OutputDir:
             self.abort()
             raise ShiplaneError(f"{target}: cannot write ({exc.strerror}); check the output directory") from None
         self._staged.append((Path(temp), target))
+
+    def _make_dirs(self, directory: Path) -> None:
+        """mkdir -p, remembering what it created so that abort() can leave no empty directory behind."""
+        missing: list[Path] = []
+        while not directory.exists():
+            missing.append(directory)
+            directory = directory.parent
+        for path in reversed(missing):
+            path.mkdir(exist_ok=True)
+            self._created_dirs.append(path)
 
     def commit(self) -> Changes:
         if not self.prune:
@@ -125,6 +137,10 @@ class OutputDir:
         for temp, _ in self._staged:
             temp.unlink(missing_ok=True)
         self._staged.clear()
+        for directory in reversed(self._created_dirs):
+            with contextlib.suppress(OSError):  # not empty: a file was renamed into it before the failure
+                directory.rmdir()
+        self._created_dirs.clear()
 
 
 def _default_mode() -> int:
