@@ -12,7 +12,9 @@ Target for the whole generator (Concourse + Spinnaker): <= 15 s and <= 1 GB RSS 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
+import io
 import pstats
 import resource
 import sys
@@ -25,6 +27,7 @@ from typing import Any
 
 import yaml
 from shiplane import config
+from shiplane.cli import main as shiplane_main
 from shiplane.documents import Document
 from shiplane.output import OutputDir
 from shiplane.render import VALIDATORS, documents
@@ -151,6 +154,14 @@ def main() -> int:
         count2, written2, unchanged2, _ = render_once(config_path, root / "out", second)
         second_total = time.perf_counter() - start
 
+        start = time.perf_counter()
+        with contextlib.redirect_stderr(io.StringIO()):
+            code = shiplane_main(["render", str(config_path), "--out", str(root / "out-cli")])
+        cli_total = time.perf_counter() - start
+        if code != 0:
+            print("FAIL: shiplane render exited", code, file=sys.stderr)
+            return 1
+
         print(f"documents: {count} ({', '.join(f'{k}: {v}' for k, v in sorted(kinds.items()))})")
         print()
         print(f"{'phase':<40} {'first render':>14} {'no-op render':>14}")
@@ -158,6 +169,7 @@ def main() -> int:
             print(f"{phase:<40} {first.seconds.get(phase, 0):>12.2f} s {second.seconds.get(phase, 0):>12.2f} s")
         print(f"{'total (wall)':<40} {first_total:>12.2f} s {second_total:>12.2f} s")
         print()
+        print(f"shiplane render (the CLI, fresh directory): {cli_total:.2f} s")
         print(f"first render: {written} written, {unchanged} unchanged")
         print(f"no-op render: {written2} written, {unchanged2} unchanged (must be 0 written)")
         print(f"peak RSS: {rss_first:.0f} MB after the first render, {peak_rss_mb():.0f} MB at the end")
