@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "petclinic" / "shiplane.yaml"
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
     max_leaves=20,
 )
@@ -173,3 +173,17 @@ def test_fast_loader_special_cases(text: str) -> None:
         return
     result = load_yaml_data(text)
     assert result == expected or (isinstance(result, float) and math.isnan(result))
+
+
+@pytest.mark.parametrize(("value", "text"), [(1e-05, "1.0e-05"), (1e16, "1.0e+16"), (float("inf"), ".inf"),
+                                             (float("-inf"), "-.inf"), (2.5, "2.5"), (3.0, "3.0")])
+def test_json_filter_writes_floats_yaml_reads_as_floats(value: float, text: str) -> None:
+    # JSON's 1e-05 and Infinity are strings for YAML 1.1 (PyYAML, and Go's yaml.v2 that Concourse uses).
+    assert json_literal(value) == text
+    assert yaml.safe_load(json_literal(value)) == value
+    assert math.isnan(yaml.safe_load(json_literal(float("nan"))))
+
+
+def test_json_filter_refuses_what_is_not_plain_data() -> None:
+    with pytest.raises(ShiplaneError, match="a object cannot be written as JSON"):
+        json_literal(object())

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import math
 import traceback
 from importlib import resources
 from pathlib import Path
@@ -41,23 +42,51 @@ def _yaml_safe_char(ch: str) -> str:
     return ch
 
 
-def _json_default(value: Any) -> Any:
+def _float(value: float) -> str:
+    """A float as YAML 1.1 reads it back (JSON's `1e-05` and `Infinity` would be strings there)."""
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    if "." in text:
+        return text
+    return text.replace("e", ".0e", 1) if "e" in text else text + ".0"
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(key)  # as json.dumps writes non-string keys: true, null, 1, 1.5
+    raise ShiplaneError(f"a mapping key of type {type(key).__name__} cannot be written; use strings")
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        if not text.isascii() or "\x7f" in text:
+            text = "".join(_yaml_safe_char(ch) if ord(ch) > 0x7E else ch for ch in text)
+        return text
+    if value is None or isinstance(value, bool | int):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return _float(value)
+    if isinstance(value, dict):
+        items = sorted((_key(key), item) for key, item in value.items())
+        return "{" + ", ".join(f"{_literal(key)}: {_literal(item)}" for key, item in items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_literal(item) for item in value) + "]"
+    if isinstance(value, set | frozenset):
+        return _literal(sorted(value))
     if isinstance(value, jinja2.Undefined):
         str(value)  # StrictUndefined raises UndefinedError naming the missing variable
-        raise ShiplaneError("an undefined value cannot be written")
-    if isinstance(value, tuple | frozenset | set):
-        return sorted(value) if isinstance(value, frozenset | set) else list(value)
     raise ShiplaneError(f"a {type(value).__name__} cannot be written as JSON; pass plain data to the template")
 
 
 def json_literal(value: Any) -> Escaped:
-    """`value` as a JSON literal that YAML reads back as the same value."""
-    if isinstance(value, jinja2.Undefined):
-        _json_default(value)
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=_json_default)
-    if not text.isascii() or "\x7f" in text:
-        text = "".join(_yaml_safe_char(ch) if ord(ch) > 0x7E else ch for ch in text)
-    return Escaped(text)
+    """`value` as a JSON literal that YAML reads back as the same value (floats in YAML 1.1 form)."""
+    return Escaped(_literal(value))
 
 
 def _finalize(value: Any) -> Any:
