@@ -19,6 +19,8 @@ Pairs = tuple[tuple[str, str], ...]
 class Image:
     repository: str
     tag: str
+    private: bool = False
+    """Pulling needs credentials (Concourse task and resource type images: the Harbor ((vars)))."""
 
     @property
     def ref(self) -> str:
@@ -64,6 +66,8 @@ class ConcourseVars:
     """Names of Concourse ((vars)); shiplane never sees their values."""
 
     git_private_key: str
+    git_username: str
+    git_password: str
     harbor_username: str
     harbor_password: str
     github_access_token: str
@@ -73,7 +77,18 @@ class ConcourseVars:
 class ConfigRepo:
     uri: str
     branch: str
+    private: bool
     path: str
+    """The fleet config's path inside the repository."""
+    templates: str | None
+    """The directory of template overrides inside the repository (`render --templates`), if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetaPipeline:
+    instance_group: str
+    """The instanced pipeline group the meta pipeline sets every app's pipeline in (`app/name:petclinic`)."""
+    max_in_flight: int | Literal["all"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +97,7 @@ class Concourse:
     check_every: str
     vars: ConcourseVars
     config_repo: ConfigRepo
+    meta_pipeline: MetaPipeline
     maven_image: Image
     oci_build_image: Image
     harbor_image: Image

@@ -15,6 +15,7 @@ Only files listed in `.shiplane-files` are ever pruned, so a user's own files in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -43,8 +44,10 @@ class OutputDir:
         self.prune = prune
         self.changes = Changes()
         self._staged: list[tuple[Path, Path]] = []
+        self._created_dirs: list[Path] = []
         self._produced: set[str] = set()
         self._previous = self._read_manifest()
+        self._mode = _default_mode()
 
     def _read_manifest(self) -> set[str]:
         path = self.root / MANIFEST
@@ -63,26 +66,42 @@ class OutputDir:
             raise ShiplaneError(f"{relative}: two documents would be written to the same file")
         self._produced.add(relative)
         target = self.root / relative
+        mode = self._mode
         try:
-            if target.read_bytes() == data:
-                self.changes.unchanged.append(relative)
-                return
+            with target.open("rb") as existing:
+                if existing.read() == data:
+                    self.changes.unchanged.append(relative)
+                    return
+                mode = os.stat(existing.fileno()).st_mode & 0o7777  # a rewrite keeps the file's permissions
         except FileNotFoundError:
             pass
         except IsADirectoryError:
             raise ShiplaneError(f"{target}: is a directory; move it away") from None
+        except OSError as exc:
+            raise ShiplaneError(f"{target}: cannot read ({exc.strerror}); check the output directory") from None
         self.changes.written.append(relative)
         if self.check:
             return
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._make_dirs(target.parent)
             handle, temp = tempfile.mkstemp(prefix=".shiplane-", suffix=".tmp", dir=target.parent)
             with os.fdopen(handle, "wb") as stream:
+                os.fchmod(stream.fileno(), mode)  # mkstemp creates 0600; a rendered file is as readable as any other
                 stream.write(data)
         except OSError as exc:
             self.abort()
             raise ShiplaneError(f"{target}: cannot write ({exc.strerror}); check the output directory") from None
         self._staged.append((Path(temp), target))
+
+    def _make_dirs(self, directory: Path) -> None:
+        """mkdir -p, remembering what it created so that abort() can leave no empty directory behind."""
+        missing: list[Path] = []
+        while not directory.exists():
+            missing.append(directory)
+            directory = directory.parent
+        for path in reversed(missing):
+            path.mkdir(exist_ok=True)
+            self._created_dirs.append(path)
 
     def commit(self) -> Changes:
         if not self.prune:
@@ -110,6 +129,7 @@ class OutputDir:
         self.root.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(prefix=".shiplane-", suffix=".tmp", dir=self.root)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            os.fchmod(stream.fileno(), self._mode)
             stream.write("".join(f"{path}\n" for path in sorted(self._produced)))
         os.replace(temp, self.root / MANIFEST)
 
@@ -117,6 +137,17 @@ class OutputDir:
         for temp, _ in self._staged:
             temp.unlink(missing_ok=True)
         self._staged.clear()
+        for directory in reversed(self._created_dirs):
+            with contextlib.suppress(OSError):  # not empty: a file was renamed into it before the failure
+                directory.rmdir()
+        self._created_dirs.clear()
+
+
+def _default_mode() -> int:
+    """0666 minus the process umask: the mode `open()` would give a new file."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _is_safe_relative(path: str) -> bool:

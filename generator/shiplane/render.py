@@ -13,7 +13,7 @@ from typing import TextIO
 
 from shiplane import concourse, spinnaker
 from shiplane.documents import Document, DocumentKind
-from shiplane.errors import ShiplaneError
+from shiplane.errors import ShiplaneError, UsageError
 from shiplane.model import Fleet
 from shiplane.output import Changes, OutputDir
 from shiplane.templates import TemplateSet
@@ -35,7 +35,7 @@ def documents(fleet: Fleet, templates: TemplateSet, only: str | None = None) -> 
         apps = tuple(app for app in apps if app.name == only)
         if not apps:
             names = ", ".join(app.name for app in fleet.apps)
-            raise ShiplaneError(f"--only {only}: no such app in {fleet.source}; apps: {names}")
+            raise UsageError(f"--only {only}: no such app in {fleet.source}; apps: {names}")
     for app in apps:
         yield from concourse.render_app(fleet, app, templates)
         yield from spinnaker.render_app(fleet, app, templates)

@@ -27,6 +27,7 @@ from shiplane.model import (
     GitSource,
     Harbor,
     Image,
+    MetaPipeline,
     Mysql,
     Pairs,
     Releases,
@@ -69,7 +70,7 @@ def _pairs(mapping: dict[str, str]) -> Pairs:
 
 
 def _image(raw: dict[str, Any]) -> Image:
-    return Image(repository=raw["repository"], tag=raw["tag"])
+    return Image(repository=raw["repository"], tag=raw["tag"], private=raw.get("private", False))
 
 
 def _fleet(config: dict[str, Any], filename: str) -> Fleet:
@@ -100,11 +101,23 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
         check_every=raw_concourse["check_every"],
         vars=ConcourseVars(
             git_private_key=raw_vars["git_private_key"],
+            git_username=raw_vars["git_username"],
+            git_password=raw_vars["git_password"],
             harbor_username=raw_vars["harbor_username"],
             harbor_password=raw_vars["harbor_password"],
             github_access_token=raw_vars["github_access_token"],
         ),
-        config_repo=ConfigRepo(uri=repo["uri"], branch=repo["branch"], path=repo["path"]),
+        config_repo=ConfigRepo(
+            uri=repo["uri"],
+            branch=repo["branch"],
+            private=repo["private"],
+            path=repo["path"],
+            templates=repo["templates"],
+        ),
+        meta_pipeline=MetaPipeline(
+            instance_group=raw_concourse["meta_pipeline"]["instance_group"],
+            max_in_flight=raw_concourse["meta_pipeline"]["max_in_flight"],
+        ),
         maven_image=_image(images["maven"]),
         oci_build_image=_image(images["oci_build"]),
         harbor_image=_image(images["harbor_image"]),

@@ -24,7 +24,7 @@ _PERL_ONLY = (
 
 def check(config: dict[str, Any], source: SourceMap) -> list[str]:
     """All cross-reference problems of a schema-valid config, in file order."""
-    found = [*_hostile_strings(config), *_clusters(config), *_apps(config)]
+    found = [*_hostile_strings(config), *_clusters(config), *_apps(config), *_git_access(config)]
     ordered = sorted(found, key=lambda item: source.line(item[0]) or 0)
     return [f"{source.where(path)}: {text}" for path, text in ordered]
 
@@ -140,6 +140,36 @@ def _apps(config: dict[str, Any]) -> Iterator[Problem]:
             yield (*path, "releases"), "from: github-releases needs github: {owner: ..., repository: ...}"
         if releases["from"] == "git-tags":
             yield from _tag_regex(releases["tag_regex"], (*path, "releases", "tag_regex"))
+
+
+_SSH_URI = re.compile(r"^(ssh://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)")
+
+
+def _git_access(config: dict[str, Any]) -> Iterator[Problem]:
+    """How git-resource authenticates follows from the URI: ssh needs a key, https a username and password."""
+    variables = config["concourse"]["vars"]
+    repos: list[tuple[tuple[str | int, ...], dict[str, Any]]] = [
+        (("concourse", "config_repo"), config["concourse"]["config_repo"]),
+        *((("apps", name, "git"), app["git"]) for name, app in config["apps"].items()),
+    ]
+    for path, repo in repos:
+        uri, private = repo["uri"], repo["private"]
+        userinfo = uri.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0] if "://" in uri else ""
+        if ":" in userinfo:
+            yield (*path, "uri"), (
+                f"contains a password; remove the user:password@ part and set private: true (the pipeline then "
+                f"reads them from the (({variables['git_username']})) and (({variables['git_password']})) vars)"
+            )
+        elif _SSH_URI.match(uri) and not private:
+            yield (*path, "uri"), (
+                f"an ssh URI needs a key; set private: true so that the pipeline passes the private key from the "
+                f"(({variables['git_private_key']})) var (or use an https URI for a public repository)"
+            )
+        elif private and uri.startswith(("git://", "file://")):
+            yield (*path, "private"), (
+                f"{uri.split(':')[0]}:// has no authentication; use an ssh (git@host:org/repo.git) or https URI for a "
+                f"private repository"
+            )
 
 
 def _tag_regex(regex: str, path: tuple[str | int, ...]) -> Iterator[Problem]:

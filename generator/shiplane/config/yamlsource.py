@@ -56,33 +56,60 @@ class SourceMap:
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_yaml(text: str, filename: str) -> tuple[Any, SourceMap, list[str]]:
+class _RedefinableAnchorsLoader(yaml.SafeLoader):
+    """YAML 1.2 lets an anchor be defined again (an alias refers to the latest one); PyYAML refuses by default.
+
+    Go's yaml.v3, which Concourse uses, follows YAML 1.2, and real pipelines rely on it.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None and not isinstance(event, yaml.AliasEvent):
+            self.anchors.pop(anchor, None)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str, filename: str, *, go_semantics: bool = False) -> tuple[Any, SourceMap, list[str]]:
     """Parse one YAML document into plain values, a source map and the structural problems found.
 
     Syntax errors raise ShiplaneError at once; duplicate and non-string keys are returned as problems (the later
     duplicate is dropped) so that the caller can report them together with every other problem.
+
+    `go_semantics` reads the file as Concourse's Go YAML libraries do: an anchor may be defined again (YAML 1.2)
+    and a key that is not a string (`no:`, `1:`) becomes its text (`false`, `1`).
     """
     source = SourceMap(filename)
-    loader = _Loader(text)
+    loader: yaml.SafeLoader = _Loader(text)
     try:
         try:
-            node = loader.get_single_node()
+            try:
+                node = loader.get_single_node()
+            except yaml.composer.ComposerError as exc:
+                if not (go_semantics and "duplicate anchor" in str(exc.context)):
+                    raise
+                loader.dispose()
+                loader = _RedefinableAnchorsLoader(text)  # slower, pure Python: only for files that need it
+                node = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             where = f"{filename}:{mark.line + 1}" if mark is not None else filename
-            raise ShiplaneError(f"{where}: not valid YAML: {exc.problem}; fix the syntax") from None
+            problem = f"{exc.context} ({exc.problem})" if exc.context and exc.problem else exc.problem or exc.context
+            raise ShiplaneError(f"{where}: not valid YAML: {problem}; fix the syntax") from None
         except yaml.YAMLError as exc:
             raise ShiplaneError(f"{filename}: not valid YAML: {exc}") from None
         if node is None:
             raise ShiplaneError(f"{filename}: the file is empty; start from examples/petclinic/shiplane.yaml")
         problems: list[str] = []
-        value = _build(loader, node, (), source, problems)
+        value = _build(loader, node, (), source, problems, go_semantics)
         return value, source, problems
     finally:
         loader.dispose()
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: SourceMap, problems: list[str]) -> Any:
+def _build(  # noqa: PLR0917 - recursive helper
+    loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: SourceMap, problems: list[str], go: bool = False
+) -> Any:
     source.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves `<<:` merge keys
@@ -90,6 +117,8 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: SourceM
         first_line: dict[Any, int] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
+            if go and not isinstance(key, str):
+                key = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
             if not isinstance(key, str):
                 problems.append(
                     f"{source.filename}:{key_node.start_mark.line + 1}: {format_path(path)}: key {key!r} is "
@@ -105,10 +134,10 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: SourceM
                 continue
             first_line[key] = line
             source.lines[(*path, key)] = line
-            result[key] = _build(loader, value_node, (*path, key), source, problems)
+            result[key] = _build(loader, value_node, (*path, key), source, problems, go)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*path, index), source, problems) for index, item in enumerate(node.value)]
+        return [_build(loader, item, (*path, index), source, problems, go) for index, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 

@@ -1,0 +1,265 @@
+"""`shiplane render` / `validate` end to end: exit codes, streams, atomic writes, pruning, --check, --only.
+
+The CLI runs in-process through `shiplane.cli.main` (the same function the console script calls) with a real
+output directory; one test runs the installed console script to check the process-level contract.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from shiplane.cli import main
+from shiplane.config import load
+from shiplane.render import Progress, render
+from shiplane.templates import TemplateSet
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "petclinic" / "shiplane.yaml"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """The example fleet with a second app, in a scratch directory."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["apps"]["owners"] = {"git": {"uri": "https://github.com/example/owners.git"}}
+    path = tmp_path / "shiplane.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def snapshot(directory: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Every file under `directory`: content, inode and mtime in nanoseconds."""
+    return {
+        str(path.relative_to(directory)): (path.read_bytes(), path.stat().st_ino, path.stat().st_mtime_ns)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_render_writes_every_document_and_nothing_on_stdout(
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    code, stdout, stderr = run(capsys, "render", str(config), "--out", str(out))
+    assert (code, stdout) == (0, "")
+    assert stderr == f"3 written, 0 unchanged, 0 removed in {out}\n"
+    assert sorted(snapshot(out)) == [".shiplane-files", "concourse/owners.yml", "concourse/petclinic.yml",
+                                     "concourse/set-pipelines.yml"]
+    assert (out / ".shiplane-files").read_text() == (
+        "concourse/owners.yml\nconcourse/petclinic.yml\nconcourse/set-pipelines.yml\n"
+    )
+    assert not list(out.rglob(".shiplane-*.tmp"))
+
+
+def test_files_are_readable_like_any_file(capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        run(capsys, "render", str(config), "--out", str(tmp_path / "out"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out" / "concourse" / "petclinic.yml").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_second_render_rewrites_nothing(capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run(capsys, "render", str(config), "--out", str(out))
+    before = snapshot(out)
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out))
+    assert code == 0 and stderr == f"0 written, 3 unchanged, 0 removed in {out}\n"
+    assert snapshot(out) == before  # same bytes, same inodes, same mtimes
+
+
+def test_a_changed_file_is_replaced_atomically(capsys: pytest.CaptureFixture[str], config: Path,
+                                               tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run(capsys, "render", str(config), "--out", str(out))
+    target = out / "concourse" / "petclinic.yml"
+    good = target.read_bytes()
+    inode = target.stat().st_ino
+    target.write_bytes(b"edited by hand\n")
+    os.chmod(target, 0o640)
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out))
+    assert code == 0 and stderr.startswith("1 written, 2 unchanged")
+    assert target.read_bytes() == good
+    assert target.stat().st_ino != inode  # a new file renamed over the old one, never rewritten in place
+    assert target.stat().st_mode & 0o777 == 0o640  # the file's permissions are kept
+
+
+def test_check_lists_changes_and_writes_nothing(capsys: pytest.CaptureFixture[str], config: Path,
+                                                tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, stdout, stderr = run(capsys, "render", str(config), "--out", str(out), "--check")
+    assert (code, stdout) == (1, "")
+    assert stderr.splitlines() == [
+        f"{out}/concourse/owners.yml: would change",
+        f"{out}/concourse/petclinic.yml: would change",
+        f"{out}/concourse/set-pipelines.yml: would change",
+        "3 file(s) out of date; run shiplane render without --check",
+    ]
+    assert not out.exists()
+    run(capsys, "render", str(config), "--out", str(out))
+    before = snapshot(out)
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--check")
+    assert (code, stderr) == (0, "3 file(s) up to date\n")
+    (out / "concourse" / "owners.yml").write_text("stale\n")
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--check")
+    assert code == 1 and stderr.splitlines()[0] == f"{out}/concourse/owners.yml: would change"
+    assert (out / "concourse" / "owners.yml").read_text() == "stale\n"
+    assert {k: v for k, v in snapshot(out).items() if k != "concourse/owners.yml"} == {
+        k: v for k, v in before.items() if k != "concourse/owners.yml"
+    }
+    assert not list(out.rglob(".shiplane-*.tmp"))
+
+
+def test_removed_apps_are_pruned_and_own_files_kept(capsys: pytest.CaptureFixture[str], config: Path,
+                                                    tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run(capsys, "render", str(config), "--out", str(out))
+    (out / "README.txt").write_text("mine\n")
+    (out / "concourse" / "notes.yml").write_text("mine too\n")
+    data = yaml.safe_load(config.read_text())
+    del data["apps"]["owners"]
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--check")
+    assert code == 1 and f"{out}/concourse/owners.yml: would be removed" in stderr
+    assert (out / "concourse" / "owners.yml").exists()
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out))
+    assert code == 0 and stderr.startswith("1 written, 1 unchanged, 1 removed")  # set-pipelines lists one app
+    assert not (out / "concourse" / "owners.yml").exists()
+    assert (out / "README.txt").read_text() == "mine\n" and (out / "concourse" / "notes.yml").exists()
+    assert "owners" not in (out / ".shiplane-files").read_text()
+
+
+def test_only_renders_one_app_and_prunes_nothing(capsys: pytest.CaptureFixture[str], config: Path,
+                                                 tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run(capsys, "render", str(config), "--out", str(out))
+    (out / "concourse" / "owners.yml").write_text("stale\n")
+    (out / "concourse" / "petclinic.yml").write_text("stale\n")
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--only", "petclinic")
+    assert code == 0 and stderr.startswith("1 written, 1 unchanged, 0 removed")
+    assert (out / "concourse" / "owners.yml").read_text() == "stale\n"  # not rendered, not pruned
+    assert (out / "concourse" / "petclinic.yml").read_text() != "stale\n"
+    assert "concourse/owners.yml" in (out / ".shiplane-files").read_text()
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--only", "nope")
+    assert code == 2 and "--only nope: no such app" in stderr and "apps: owners, petclinic" in stderr
+
+
+def test_nothing_is_written_when_a_document_is_invalid(capsys: pytest.CaptureFixture[str], config: Path,
+                                                       tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run(capsys, "render", str(config), "--out", str(out))
+    before = snapshot(out)
+    templates = tmp_path / "templates" / "concourse"
+    templates.mkdir(parents=True)
+    # A team override that breaks the pipeline: the put names a resource that does not exist.
+    steps = (ROOT / "templates" / "concourse" / "pipeline.yml.j2").read_text()
+    (templates / "pipeline.yml.j2").write_text(steps.replace("- put: image-release", "- put: image-relase"))
+    code, stdout, stderr = run(capsys, "render", str(config), "--out", str(out), "--templates",
+                               str(templates.parent))
+    assert (code, stdout) == (1, "")
+    assert stderr.startswith(
+        "shiplane: concourse/owners.yml (from template concourse/pipeline.yml.j2 (from --templates "
+    )
+    assert "jobs[1].plan[5].put: unknown resource 'image-relase'" in stderr
+    assert snapshot(out) == before
+    assert not list(out.rglob(".shiplane-*.tmp"))
+
+
+def test_template_bug_names_the_template(capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
+    templates = tmp_path / "templates" / "concourse"
+    templates.mkdir(parents=True)
+    (templates / "build-steps.yml.j2").write_text("  - task: maven\n    file: {{ build.gaols | json }}\n")
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(tmp_path / "out"), "--templates",
+                          str(templates.parent))
+    assert code == 1 and not (tmp_path / "out").exists()
+    assert stderr.startswith("shiplane: template concourse/build-steps.yml.j2:2 (app owners): ")
+    assert "gaols" in stderr
+
+
+def test_invalid_config_exits_1_listing_every_problem(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(EXAMPLE.read_text().replace("fail_on: high", "fail_on: severe").replace("port: 8080",
+                                                                                              "port: http"))
+    code, stdout, stderr = run(capsys, "render", str(path), "--out", str(tmp_path / "out"))
+    assert (code, stdout) == (1, "")
+    lines = stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"shiplane: {path}:") for line in lines)
+    assert "harbor.scan.fail_on" in lines[0] and "apps.petclinic.port" in lines[1]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["render", "x.yaml"], ["render", "x.yaml", "--out", "o", "--bogus"], [], ["deploy"], ["lint-pipeline"]],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, stdout, stderr = run(capsys, *argv)
+    assert (code, stdout) == (2, "")
+    assert stderr.startswith("shiplane: ") and "--help" in stderr
+
+
+def test_validate(capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
+    code, stdout, stderr = run(capsys, "validate", str(config))
+    assert (code, stdout, stderr) == (0, "", f"{config}: valid (2 apps, 3 documents)\n")
+    templates = tmp_path / "templates" / "concourse"
+    templates.mkdir(parents=True)
+    (templates / "set-pipelines.yml.j2").write_text("jobs: [{name: x, plan: [{get: nothing}]}]\n")
+    code, _, stderr = run(capsys, "validate", str(config), "--templates", str(templates.parent))
+    assert code == 1
+    assert "concourse/set-pipelines.yml (from template concourse/set-pipelines.yml.j2" in stderr
+    assert "jobs[0].plan[0].get: unknown resource 'nothing'" in stderr
+
+
+def test_progress_only_on_a_terminal(config: Path, tmp_path: Path) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fleet = load(str(config))
+    terminal = Terminal()
+    render(fleet, TemplateSet(), str(tmp_path / "a"), stderr=terminal)
+    assert "\rrendering 2/2 apps (petclinic)" in terminal.getvalue() and terminal.getvalue().endswith("\r\x1b[K")
+    pipe = io.StringIO()
+    render(fleet, TemplateSet(), str(tmp_path / "b"), stderr=pipe)
+    assert pipe.getvalue() == ""
+    assert not Progress(1, Terminal()).enabled
+
+
+def test_console_script(config: Path, tmp_path: Path) -> None:
+    script = shutil.which("shiplane", path=str(Path(sys.executable).parent))
+    assert script is not None
+    result = subprocess.run([script, "render", str(config), "--out", str(tmp_path / "out")], capture_output=True,
+                            text=True, check=False)
+    assert (result.returncode, result.stdout) == (0, "")
+    assert (tmp_path / "out" / "concourse" / "petclinic.yml").read_bytes() == (
+        ROOT / "tests" / "golden" / "petclinic" / "concourse" / "petclinic.yml"
+    ).read_bytes()
+
+
+def test_an_invalid_document_leaves_no_new_directory(capsys: pytest.CaptureFixture[str], config: Path,
+                                                     tmp_path: Path) -> None:
+    # The first app renders (staged in out/concourse/), the second does not: the run is abandoned without a trace.
+    templates = tmp_path / "templates" / "concourse"
+    templates.mkdir(parents=True)
+    text = (ROOT / "templates" / "concourse" / "pipeline.yml.j2").read_text()
+    (templates / "pipeline.yml.j2").write_text(
+        text.replace("- name: build\n", "- name: {{ ('build' if app.name == 'owners' else 'Build') | json }}\n")
+    )
+    out = tmp_path / "out"
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--templates", str(templates.parent))
+    assert code == 1 and "concourse/petclinic.yml" in stderr and "'Build' is not a valid identifier" in stderr
+    assert not out.exists()
