@@ -94,6 +94,12 @@ class Spinnaker:
     kubernetes_version: str
     kubeconfig_dir: str
     cache_interval_seconds: int
+    registry_username: str
+    """The Harbor robot account clouddriver reads the registry with (a name, not a secret)."""
+    registry_password_file: str
+    """Path, inside the clouddriver container, of the file holding the robot account's secret."""
+    registry_password_command: str | None
+    """A command clouddriver runs to print the robot secret; used instead of the file when set."""
 
     @property
     def version_text(self) -> str:
@@ -220,6 +226,8 @@ class App:
     port: int
     health_path: str
     database: Database
+    owner_email: str | None
+    """The Spinnaker application's owner (app setting, else spinnaker.owner_email)."""
     deployments: tuple[AppDeployment, ...]
     """One per environment the app runs in, in the order environments are defined."""
 

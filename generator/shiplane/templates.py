@@ -63,7 +63,7 @@ class TemplateSet:
             if not Path(user_dir).is_dir():
                 raise ShiplaneError(f"--templates {user_dir}: no such directory; give a directory of .j2 templates")
             loaders.append(jinja2.FileSystemLoader(user_dir))
-        builtin = resources.files("shiplane.templates")
+        builtin = resources.files("shiplane.builtin_templates")
         loaders.append(jinja2.FileSystemLoader(str(builtin)))
         self.user_dir = user_dir
         # Output is YAML/JSON, not HTML: values are escaped by the `json` filter, enforced by `finalize`.
