@@ -37,10 +37,21 @@ def _yaml_safe_char(ch: str) -> str:
     return ch
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError naming the missing variable
+        raise ShiplaneError("an undefined value cannot be written")
+    if isinstance(value, tuple | frozenset | set):
+        return sorted(value) if isinstance(value, frozenset | set) else list(value)
+    raise ShiplaneError(f"a {type(value).__name__} cannot be written as JSON; pass plain data to the template")
+
+
 def json_literal(value: Any) -> Escaped:
     """`value` as a JSON literal that YAML reads back as the same value."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if not text.isascii():
+    if isinstance(value, jinja2.Undefined):
+        _json_default(value)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=_json_default)
+    if not text.isascii() or "\x7f" in text:
         text = "".join(_yaml_safe_char(ch) if ord(ch) > 0x7E else ch for ch in text)
     return Escaped(text)
 

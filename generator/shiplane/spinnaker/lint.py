@@ -461,7 +461,7 @@ class _Checker:
             return []
         key = "manifest" if single and "manifests" not in stage else "manifests"
         raw = stage.get(key)
-        manifests = [raw] if key == "manifest" else raw
+        manifests = [raw] if key == "manifest" and raw is not None else raw
         if not isinstance(manifests, list) or not manifests:
             self.add(f"{path}.{key}", "source is text but there is no manifest; Orca fails with 'No text manifest "
                                       "was specified'")
@@ -815,8 +815,8 @@ class _Checker:
                 waiting[dependant] -= 1
                 if waiting[dependant] == 0:
                     ready.append(dependant)
-        cycle = sorted(ref for ref, count in waiting.items() if count > 0)
-        if cycle:
+        blocked = {ref for ref, count in waiting.items() if count > 0}
+        for cycle in _cycles({ref: [r for r in edges[ref] if r in blocked] for ref in blocked}):
             self.add("stages", f"stages {', '.join(cycle)} wait for each other in a cycle; Orca fails with 'Invalid "
                                f"stage relationships found'")
 
@@ -883,6 +883,48 @@ def _fingerprint(stage: dict[str, Any]) -> tuple[Any, ...] | None:
 
 
 _END = object()
+
+
+def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
+    """The cycles of a graph: its strongly connected components with more than one node (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(edges[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = low[successor] = len(index)
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(edges[successor])))
+                    break
+                if successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return sorted(found)
 
 
 def _service_name(service: Any) -> str | None:

@@ -74,6 +74,10 @@ def check_tag_pattern(pattern: object, policy: TagPolicy | None) -> list[str]:
     except JavaRegexError as exc:
         return [f"is not a Java regular expression Echo can use ({exc}); Echo never fires on an invalid pattern"]
     if policy is None:
+        if echo_tag_matches(pattern, "latest") and echo_tag_matches(pattern, "1.2.3"):
+            return [f"{pattern!r} fires for latest and for release tags such as 1.2.3 alike, so every push deploys; "
+                    f"use '^latest$' for an environment that follows latest or a release pattern such as "
+                    f"{TagPolicy('semver').pattern()!r}"]
         return []
     wrong_fire = [tag for tag, fire in policy.expectations() if fire and not echo_tag_matches(pattern, tag)]
     wrong_skip = [tag for tag, fire in policy.expectations() if not fire and echo_tag_matches(pattern, tag)]
