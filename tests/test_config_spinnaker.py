@@ -23,6 +23,8 @@ def test_defaults_and_the_example() -> None:
     assert fleet.spinnaker.registry_password_file == "/home/spinnaker/.harbor/password"
     assert fleet.spinnaker.registry_password_command is None
     assert fleet.app("web").owner_email is None
+    prod = fleet.environment("prod").mysql
+    assert (prod.resources.cpu, prod.resources.memory) == ("250m", "1Gi")
     petclinic = example()
     assert petclinic.app("petclinic").owner_email == "petclinic-team@example.com"
     assert petclinic.spinnaker.registry_username == "robot$petclinic+spinnaker"

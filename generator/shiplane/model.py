@@ -122,6 +122,8 @@ class Mysql:
     image: Image
     storage_size: str
     storage_class: str | None
+    resources: Resources
+    """Requests of the MySQL container (and its memory limit)."""
     secret_template: str
     """Name of the existing Secret (keys username, password, root-password); `{app}` is the app name."""
 

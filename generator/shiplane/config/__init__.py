@@ -162,6 +162,7 @@ def _environment(name: str, raw: dict[str, Any]) -> Environment:
             image=_image(mysql["image"]),
             storage_size=mysql["storage_size"],
             storage_class=mysql["storage_class"],
+            resources=Resources(cpu=mysql["resources"].get("cpu"), memory=mysql["resources"].get("memory")),
             secret_template=mysql["secret"],
         ),
     )

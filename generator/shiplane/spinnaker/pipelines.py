@@ -26,7 +26,7 @@ from typing import Any
 from shiplane.datarender import render_data
 from shiplane.documents import Document
 from shiplane.errors import ShiplaneError
-from shiplane.model import App, AppDeployment, Cluster, Fleet
+from shiplane.model import App, AppDeployment, Cluster, Fleet, Resources
 from shiplane.spinnaker.lint import bindable_image
 from shiplane.spinnaker.tags import TagPolicy
 from shiplane.templates import TemplateSet
@@ -99,6 +99,7 @@ def _template_context(fleet: Fleet, app: App, deployment: AppDeployment) -> dict
             "image": environment.mysql.image.ref,
             "storage_size": environment.mysql.storage_size,
             "storage_class": environment.mysql.storage_class,
+            "resources": _container_resources(environment.mysql.resources),
             "selector": mysql_selector,
             "labels": {
                 **mysql_selector,
@@ -106,13 +107,6 @@ def _template_context(fleet: Fleet, app: App, deployment: AppDeployment) -> dict
                 "app.kubernetes.io/part-of": name,
             },
         }
-    resources: dict[str, Any] = {}
-    requests = {key: value for key, value in (("cpu", deployment.resources.cpu),
-                                               ("memory", deployment.resources.memory)) if value is not None}
-    if requests:
-        resources["requests"] = requests
-    if deployment.resources.memory is not None:
-        resources["limits"] = {"memory": deployment.resources.memory}
     ephemeral = environment.storage == "ephemeral"
     return {
         "fleet": fleet,
@@ -126,12 +120,23 @@ def _template_context(fleet: Fleet, app: App, deployment: AppDeployment) -> dict
         "service_selector": {SERVICE_SELECTOR_KEY: name},
         "pod_annotations": {DIGEST_ANNOTATION: DIGEST_EXPRESSION} if environment.image_tag == "latest" else {},
         "container_env": env,
-        "container_resources": resources,
+        "container_resources": _container_resources(deployment.resources),
         "max_version_history": str(environment.max_version_history),
         "volumes": [{"name": "data", "emptyDir": {}}] if ephemeral else [],
         "volume_mounts": [{"name": "data", "mountPath": DATA_MOUNT}] if ephemeral else [],
         "mysql": mysql,
     }
+
+
+def _container_resources(resources: Resources) -> dict[str, Any]:
+    """Requests from the model and a memory limit equal to the memory request (no CPU limit: throttling)."""
+    result: dict[str, Any] = {}
+    requests = {key: value for key, value in (("cpu", resources.cpu), ("memory", resources.memory)) if value}
+    if requests:
+        result["requests"] = requests
+    if resources.memory:
+        result["limits"] = {"memory": resources.memory}
+    return result
 
 
 def _manifests(templates: TemplateSet, name: str, context: dict[str, Any], what: str) -> list[dict[str, Any]]:
