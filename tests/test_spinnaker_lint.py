@@ -531,3 +531,17 @@ def test_accounts_are_read_from_a_clouddriver_config() -> None:
     config = json.loads(json.dumps(config))
     config["kubernetes"]["accounts"][0].pop("namespaces")
     assert accounts_from_clouddriver(config).kubernetes["dev-a"] is None  # every namespace
+
+
+def test_only_the_stages_on_a_cycle_are_named() -> None:
+    def s(ref: str, *requisites: str) -> dict[str, Any]:
+        return {"refId": ref, "type": "wait", "waitTime": 1, "requisiteStageRefIds": list(requisites)}
+
+    document = {"application": "web", "name": "p", "stages": [
+        s("start"), s("a", "start", "c"), s("b", "a"), s("c", "b"), s("after", "c"), s("x", "start", "y"),
+        s("y", "x"),
+    ]}
+    assert findings(document, Context()) == [
+        "stages: stages a, b, c wait for each other in a cycle; Orca fails with 'Invalid stage relationships found'",
+        "stages: stages x, y wait for each other in a cycle; Orca fails with 'Invalid stage relationships found'",
+    ]

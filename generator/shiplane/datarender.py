@@ -35,6 +35,7 @@ _MARK = "\ue000"  # a private-use character: printable for YAML, never written b
 _PLACEHOLDER = re.compile('"' + _MARK + r"(\d+)" + '"')
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAX_PLANS = 10_000
+_SCALARS = (str, int, bool, type(None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,8 @@ class DataRenderer:
 
         @jinja2.pass_context  # never folded into the compiled template as a constant
         def record(context: Any, value: Any) -> Escaped:
-            json_literal(value)  # refuses exactly what the real filter refuses
+            if type(value) not in _SCALARS:
+                json_literal(value)  # refuses exactly what the real filter refuses (it accepts every scalar)
             recorded.append(value)
             return Escaped(f'"{_MARK}{len(recorded) - 1}"')
 

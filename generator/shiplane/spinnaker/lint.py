@@ -117,7 +117,8 @@ class _Checker:
     memo: Memo = field(default_factory=dict)
     artifact_ids: dict[str, dict[str, Any]] = field(default_factory=dict)
     resolvable: set[str] = field(default_factory=set)
-    services: dict[tuple[str | None, str | None, str], dict[str, Any]] = field(default_factory=dict)
+    services: dict[tuple[str | None, str | None, str], dict[str, Any]] | None = None
+    all_stages: list[Any] = field(default_factory=list)
     shared: dict[tuple[Any, ...], list[Finding]] = field(default_factory=dict)
     stage_memo: dict[tuple[Any, ...], list[Finding]] = field(default_factory=dict)
     reusable: bool = True
@@ -280,10 +281,10 @@ class _Checker:
 
     def _stages(self, stages: list[Any]) -> None:
         ref_ids: dict[str, int] = {}
+        self.all_stages = stages
         for index, stage in enumerate(stages):
-            if isinstance(stage, dict):
+            if isinstance(stage, dict) and "expectedArtifacts" in stage:
                 self._collect_stage_artifacts(stage, f"stages[{index}]")
-                self._collect_services(stage)
         for index, stage in enumerate(stages):
             path = f"stages[{index}]"
             if not isinstance(stage, dict):
@@ -313,19 +314,24 @@ class _Checker:
                 if isinstance(artifact, dict) and isinstance(artifact.get("id"), str):
                     self.resolvable.add(artifact["id"])
 
-    def _collect_services(self, stage: dict[str, Any]) -> None:
+    def _deployed_services(self) -> dict[tuple[str | None, str | None, str], dict[str, Any]]:
         """Services deployed by any deployManifest stage, by (account, namespace, name), for traffic checks of
-        stages that attach to a Service deployed earlier."""
-        manifests = stage.get("manifests")
-        if stage.get("type") != "deployManifest" or not isinstance(manifests, list):
-            return
-        override = stage.get("namespaceOverride") if isinstance(stage.get("namespaceOverride"), str) else None
-        account = stage.get("account") if isinstance(stage.get("account"), str) else None
-        for index, manifest in enumerate(manifests):
-            if isinstance(manifest, dict) and manifest.get("kind") == "Service":
-                item = _Manifest(index, manifest, "")
-                if item.name:
-                    self.services.setdefault((account, item.namespace(override), item.name), manifest)
+        stages that attach to a Service deployed by another stage (collected on first need)."""
+        if self.services is None:
+            self.services = {}
+            for stage in self.all_stages:
+                manifests = stage.get("manifests") if isinstance(stage, dict) else None
+                if stage.get("type") != "deployManifest" or not isinstance(manifests, list):
+                    continue
+                override = stage.get("namespaceOverride")
+                override = override if isinstance(override, str) else None
+                account = stage.get("account") if isinstance(stage.get("account"), str) else None
+                for index, manifest in enumerate(manifests):
+                    if isinstance(manifest, dict) and manifest.get("kind") == "Service":
+                        item = _Manifest(index, manifest, "")
+                        if item.name:
+                            self.services.setdefault((account, item.namespace(override), item.name), manifest)
+        return self.services
 
     def _stage(self, stage: dict[str, Any], path: str) -> None:
         kind = stage.get("type")
@@ -663,7 +669,7 @@ class _Checker:
             return
         self.reusable = False  # depends on the stage's account: not the same for another cluster
         account = stage.get("account") if isinstance(stage.get("account"), str) else None
-        service = self.services.get((account, namespace, name))
+        service = self._deployed_services().get((account, namespace, name))
         if service is None:
             if self.ctx.strict:
                 self.add(f"{path}.trafficManagement.options.services",
@@ -781,7 +787,11 @@ class _Checker:
             if not isinstance(requisites, list):
                 self.add(f"stages[{index}]({ref_id}).requisiteStageRefIds", "must be a list of refIds")
                 continue
-            if all(type(r) is str and r in ref_ids and r != ref_id for r in requisites):
+            if not requisites or (
+                all(type(r) is str for r in requisites)
+                and ref_id not in requisites
+                and ref_ids.keys() >= set(requisites)
+            ):
                 valid = requisites
             else:
                 valid = []
