@@ -7,21 +7,30 @@ clouddriver-local.yml. Timed: config load, render, validation (Spinnaker rules +
 serialisation and staged atomic writes; then a no-op second run, which must rewrite 0 files.
 
     python benchmarks/render_spinnaker.py [--apps 1000] [--dev 10] [--prod 90] [--waves 3] [--out DIR]
+                                          [--processes N]
 
-Peak RSS is the process's maximum resident set size (resource.getrusage), which covers both runs.
+Peak RSS is the process's maximum resident set size (resource.getrusage), which covers both runs (with
+--processes, the largest of the parent and its workers).
+
+--processes N is an experiment, not what `shiplane render` does today: the apps are split between N forked
+workers, each rendering, validating, serialising and staging (temporary files) its share; the parent then renames
+everything into place. It shows what a parallel `shiplane.render` would gain on this 2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from shiplane import config, spinnaker
+from shiplane.model import Fleet
 from shiplane.output import OutputDir
 from shiplane.templates import TemplateSet
 
@@ -55,22 +64,18 @@ def fleet_yaml(apps: int, dev: int, prod: int, waves: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(config_path: str, out: str) -> tuple[dict[str, float], int, int, int]:
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    fleet = config.load(config_path)
-    timings["load"] = time.perf_counter() - start
+def _work(fleet: Fleet, out: str, apps: list[str | None], stats: dict[str, float]) -> tuple[OutputDir, int, int]:
+    """Render, validate, serialise and stage the documents of `apps` (None: the fleet-wide documents)."""
     templates = TemplateSet()
     output = OutputDir(out, check=False)
-    render = validate = serialise = stage = 0.0
-    documents = 0
-    size = 0
-    for part in [*([app] for app in fleet.apps), [None]]:
-        app = part[0]
+    documents = size = 0
+    for name in apps:
         t0 = time.perf_counter()
-        produced = spinnaker.render_app(fleet, app, templates) if app else spinnaker.render_fleet(fleet, templates)
-        t1 = time.perf_counter()
-        render += t1 - t0
+        if name is None:
+            produced = spinnaker.render_fleet(fleet, templates)
+        else:
+            produced = spinnaker.render_app(fleet, fleet.app(name), templates)
+        stats["render"] += time.perf_counter() - t0
         for document in produced:
             t1 = time.perf_counter()
             problems = spinnaker.validate_document(document, fleet)
@@ -80,18 +85,53 @@ def run(config_path: str, out: str) -> tuple[dict[str, float], int, int, int]:
             data = document.to_bytes()
             t3 = time.perf_counter()
             output.stage(document.path, data)
-            t4 = time.perf_counter()
-            validate += t2 - t1
-            serialise += t3 - t2
-            stage += t4 - t3
+            stats["validate"] += t2 - t1
+            stats["serialise"] += t3 - t2
+            stats["write"] += time.perf_counter() - t3
             documents += 1
             size += len(data)
+    return output, documents, size
+
+
+def _worker(args: tuple[str, str, list[str | None]]) -> tuple[Any, Any, int, int, dict[str, float], float]:
+    config_path, out, apps = args
+    stats = dict.fromkeys(("render", "validate", "serialise", "write"), 0.0)
+    output, documents, size = _work(config.load(config_path), out, apps, stats)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return output._staged, output.changes, documents, size, stats, peak
+
+
+def run(config_path: str, out: str, processes: int) -> tuple[dict[str, float], int, int, int, float]:
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    fleet = config.load(config_path)
+    timings["load"] = time.perf_counter() - start
+    stats = dict.fromkeys(("render", "validate", "serialise", "write"), 0.0)
+    apps: list[str | None] = [app.name for app in fleet.apps] + [None]
+    worker_peak = 0.0
+    if processes <= 1:
+        output, documents, size = _work(fleet, out, apps, stats)
+    else:
+        output = OutputDir(out, check=False)
+        documents = size = 0
+        shares = [(config_path, out, apps[index::processes]) for index in range(processes)]
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            for staged, changes, count, data, worker_stats, peak in pool.map(_worker, shares):
+                output._staged.extend(staged)
+                output._produced.update([*changes.written, *changes.unchanged])
+                output.changes.written.extend(changes.written)
+                output.changes.unchanged.extend(changes.unchanged)
+                documents += count
+                size += data
+                worker_peak = max(worker_peak, peak)
+                for key, value in worker_stats.items():
+                    stats[key] = max(stats[key], value)  # wall time of the slowest worker, roughly
     t0 = time.perf_counter()
     changes = output.commit()
-    commit = time.perf_counter() - t0
-    timings.update(render=render, validate=validate, serialise=serialise, write=stage + commit)
+    stats["write"] += time.perf_counter() - t0
+    timings.update(stats)
     timings["total"] = time.perf_counter() - start
-    return timings, documents, len(changes.written) + len(changes.removed), size
+    return timings, documents, len(changes.written) + len(changes.removed), size, worker_peak
 
 
 def main() -> int:
@@ -101,6 +141,7 @@ def main() -> int:
     parser.add_argument("--prod", type=int, default=90)
     parser.add_argument("--waves", type=int, default=3)
     parser.add_argument("--out", help="output directory (default: a temporary directory, removed afterwards)")
+    parser.add_argument("--processes", type=int, default=1, help="experiment: split the apps between N workers")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="shiplane-bench-"))
     try:
@@ -108,13 +149,16 @@ def main() -> int:
         config_path.write_text(fleet_yaml(args.apps, args.dev, args.prod, args.waves), encoding="utf-8")
         out = args.out or str(workdir / "out")
         print(f"fleet: {args.apps} apps x {args.dev + args.prod} clusters ({args.dev} dev, {args.prod} prod in "
-              f"{args.waves} waves); Spinnaker documents only")
+              f"{args.waves} waves); Spinnaker documents only"
+              + (f"; {args.processes} worker processes" if args.processes > 1 else ""))
+        worker_peak = 0.0
         for label in ("first run", "no-op run"):
-            timings, documents, changed, size = run(str(config_path), out)
+            timings, documents, changed, size, peak = run(str(config_path), out, args.processes)
+            worker_peak = max(worker_peak, peak)
             figures = ", ".join(f"{key} {value:.2f}s" for key, value in timings.items())
             print(f"{label}: {documents} documents, {size / 1e6:.0f} MB, {changed} files written: {figures}")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak RSS: {peak:.0f} MB")
+        peak_rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, worker_peak)
+        print(f"peak RSS: {peak_rss:.0f} MB")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
