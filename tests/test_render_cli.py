@@ -34,6 +34,17 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+def app_files(app: str) -> list[str]:
+    """What `shiplane render` writes for one app of the example fleet (dev and prod)."""
+    return [f"concourse/{app}.yml", *(f"spinnaker/{app}/{name}" for name in APP_SPINNAKER_FILES)]
+
+
+APP_SPINNAKER_FILES = ("application.json", "deploy-dev.json", "deploy-prod.json", "rollback-dev.json",
+                       "rollback-prod.json")
+FLEET_FILES = ["concourse/set-pipelines.yml", "spinnaker/clouddriver-local.yml"]
+ALL_FILES = sorted([*app_files("owners"), *app_files("petclinic"), *FLEET_FILES])  # 14
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     captured = capsys.readouterr()
@@ -55,12 +66,9 @@ def test_render_writes_every_document_and_nothing_on_stdout(
     out = tmp_path / "out"
     code, stdout, stderr = run(capsys, "render", str(config), "--out", str(out))
     assert (code, stdout) == (0, "")
-    assert stderr == f"3 written, 0 unchanged, 0 removed in {out}\n"
-    assert sorted(snapshot(out)) == [".shiplane-files", "concourse/owners.yml", "concourse/petclinic.yml",
-                                     "concourse/set-pipelines.yml"]
-    assert (out / ".shiplane-files").read_text() == (
-        "concourse/owners.yml\nconcourse/petclinic.yml\nconcourse/set-pipelines.yml\n"
-    )
+    assert stderr == f"{len(ALL_FILES)} written, 0 unchanged, 0 removed in {out}\n"
+    assert sorted(snapshot(out)) == sorted([".shiplane-files", *ALL_FILES])
+    assert (out / ".shiplane-files").read_text() == "".join(f"{path}\n" for path in ALL_FILES)
     assert not list(out.rglob(".shiplane-*.tmp"))
 
 
@@ -78,7 +86,7 @@ def test_a_second_render_rewrites_nothing(capsys: pytest.CaptureFixture[str], co
     run(capsys, "render", str(config), "--out", str(out))
     before = snapshot(out)
     code, _, stderr = run(capsys, "render", str(config), "--out", str(out))
-    assert code == 0 and stderr == f"0 written, 3 unchanged, 0 removed in {out}\n"
+    assert code == 0 and stderr == f"0 written, {len(ALL_FILES)} unchanged, 0 removed in {out}\n"
     assert snapshot(out) == before  # same bytes, same inodes, same mtimes
 
 
@@ -92,7 +100,7 @@ def test_a_changed_file_is_replaced_atomically(capsys: pytest.CaptureFixture[str
     target.write_bytes(b"edited by hand\n")
     os.chmod(target, 0o640)
     code, _, stderr = run(capsys, "render", str(config), "--out", str(out))
-    assert code == 0 and stderr.startswith("1 written, 2 unchanged")
+    assert code == 0 and stderr.startswith(f"1 written, {len(ALL_FILES) - 1} unchanged")
     assert target.read_bytes() == good
     assert target.stat().st_ino != inode  # a new file renamed over the old one, never rewritten in place
     assert target.stat().st_mode & 0o777 == 0o640  # the file's permissions are kept
@@ -104,16 +112,14 @@ def test_check_lists_changes_and_writes_nothing(capsys: pytest.CaptureFixture[st
     code, stdout, stderr = run(capsys, "render", str(config), "--out", str(out), "--check")
     assert (code, stdout) == (1, "")
     assert stderr.splitlines() == [
-        f"{out}/concourse/owners.yml: would change",
-        f"{out}/concourse/petclinic.yml: would change",
-        f"{out}/concourse/set-pipelines.yml: would change",
-        "3 file(s) out of date; run shiplane render without --check",
+        *(f"{out}/{path}: would change" for path in ALL_FILES),
+        f"{len(ALL_FILES)} file(s) out of date; run shiplane render without --check",
     ]
     assert not out.exists()
     run(capsys, "render", str(config), "--out", str(out))
     before = snapshot(out)
     code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--check")
-    assert (code, stderr) == (0, "3 file(s) up to date\n")
+    assert (code, stderr) == (0, f"{len(ALL_FILES)} file(s) up to date\n")
     (out / "concourse" / "owners.yml").write_text("stale\n")
     code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--check")
     assert code == 1 and stderr.splitlines()[0] == f"{out}/concourse/owners.yml: would change"
@@ -134,11 +140,14 @@ def test_removed_apps_are_pruned_and_own_files_kept(capsys: pytest.CaptureFixtur
     del data["apps"]["owners"]
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--check")
-    assert code == 1 and f"{out}/concourse/owners.yml: would be removed" in stderr
-    assert (out / "concourse" / "owners.yml").exists()
+    for path in app_files("owners"):
+        assert f"{out}/{path}: would be removed" in stderr
+        assert (out / path).exists()
     code, _, stderr = run(capsys, "render", str(config), "--out", str(out))
-    assert code == 0 and stderr.startswith("1 written, 1 unchanged, 1 removed")  # set-pipelines lists one app
-    assert not (out / "concourse" / "owners.yml").exists()
+    # set-pipelines and clouddriver-local list one app fewer; the petclinic files are unchanged
+    removed = len(app_files("owners"))
+    assert code == 0 and stderr.startswith(f"2 written, {len(app_files('petclinic'))} unchanged, {removed} removed")
+    assert not (out / "concourse" / "owners.yml").exists() and not (out / "spinnaker" / "owners").exists()
     assert (out / "README.txt").read_text() == "mine\n" and (out / "concourse" / "notes.yml").exists()
     assert "owners" not in (out / ".shiplane-files").read_text()
 
@@ -150,7 +159,8 @@ def test_only_renders_one_app_and_prunes_nothing(capsys: pytest.CaptureFixture[s
     (out / "concourse" / "owners.yml").write_text("stale\n")
     (out / "concourse" / "petclinic.yml").write_text("stale\n")
     code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--only", "petclinic")
-    assert code == 0 and stderr.startswith("1 written, 1 unchanged, 0 removed")
+    unchanged = len(app_files("petclinic")) - 1 + len(FLEET_FILES)
+    assert code == 0 and stderr.startswith(f"1 written, {unchanged} unchanged, 0 removed")
     assert (out / "concourse" / "owners.yml").read_text() == "stale\n"  # not rendered, not pruned
     assert (out / "concourse" / "petclinic.yml").read_text() != "stale\n"
     assert "concourse/owners.yml" in (out / ".shiplane-files").read_text()
@@ -214,7 +224,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]
 
 def test_validate(capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
     code, stdout, stderr = run(capsys, "validate", str(config))
-    assert (code, stdout, stderr) == (0, "", f"{config}: valid (2 apps, 3 documents)\n")
+    assert (code, stdout, stderr) == (0, "", f"{config}: valid (2 apps, {len(ALL_FILES)} documents)\n")
     templates = tmp_path / "templates" / "concourse"
     templates.mkdir(parents=True)
     (templates / "set-pipelines.yml.j2").write_text("jobs: [{name: x, plan: [{get: nothing}]}]\n")

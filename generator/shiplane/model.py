@@ -110,6 +110,12 @@ class Spinnaker:
     kubernetes_version: str
     kubeconfig_dir: str
     cache_interval_seconds: int
+    registry_username: str
+    """The Harbor robot account clouddriver reads the registry with (a name, not a secret)."""
+    registry_password_file: str
+    """Path, inside the clouddriver container, of the file holding the robot account's secret."""
+    registry_password_command: str | None
+    """A command clouddriver runs to print the robot secret; used instead of the file when set."""
 
     @property
     def version_text(self) -> str:
@@ -132,6 +138,8 @@ class Mysql:
     image: Image
     storage_size: str
     storage_class: str | None
+    resources: Resources
+    """Requests of the MySQL container (and its memory limit)."""
     secret_template: str
     """Name of the existing Secret (keys username, password, root-password); `{app}` is the app name."""
 
@@ -236,6 +244,8 @@ class App:
     port: int
     health_path: str
     database: Database
+    owner_email: str | None
+    """The Spinnaker application's owner (app setting, else spinnaker.owner_email)."""
     deployments: tuple[AppDeployment, ...]
     """One per environment the app runs in, in the order environments are defined."""
 

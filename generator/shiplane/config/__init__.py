@@ -130,6 +130,9 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
         kubernetes_version=raw_spinnaker["kubernetes_version"],
         kubeconfig_dir=raw_spinnaker["kubeconfig_dir"].rstrip("/") or "/",
         cache_interval_seconds=raw_spinnaker["cache_interval_seconds"],
+        registry_username=raw_spinnaker["registry_username"] or f"robot${harbor.project}+spinnaker",
+        registry_password_file=raw_spinnaker["registry_password_file"],
+        registry_password_command=raw_spinnaker["registry_password_command"],
     )
     environments = tuple(_environment(name, raw) for name, raw in config["environments"].items())
     clusters = tuple(
@@ -137,7 +140,10 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
     )
     apps = tuple(
         sorted(
-            (_app(name, raw, harbor, environments, clusters) for name, raw in config["apps"].items()),
+            (
+                _app(name, raw, harbor, environments, clusters, owner_email=raw_spinnaker["owner_email"])
+                for name, raw in config["apps"].items()
+            ),
             key=lambda a: a.name,
         )
     )
@@ -169,6 +175,7 @@ def _environment(name: str, raw: dict[str, Any]) -> Environment:
             image=_image(mysql["image"]),
             storage_size=mysql["storage_size"],
             storage_class=mysql["storage_class"],
+            resources=Resources(cpu=mysql["resources"].get("cpu"), memory=mysql["resources"].get("memory")),
             secret_template=mysql["secret"],
         ),
     )
@@ -194,6 +201,8 @@ def _app(
     harbor: Harbor,
     environments: tuple[Environment, ...],
     clusters: tuple[Cluster, ...],
+    *,
+    owner_email: str | None,
 ) -> App:
     chosen = set(raw.get("environments", [e.name for e in environments]))
     deployments = []
@@ -247,4 +256,5 @@ def _app(
             url_format=database["url_format"],
         ),
         deployments=tuple(deployments),
+        owner_email=raw.get("owner_email", owner_email),
     )

@@ -24,7 +24,13 @@ _PERL_ONLY = (
 
 def check(config: dict[str, Any], source: SourceMap) -> list[str]:
     """All cross-reference problems of a schema-valid config, in file order."""
-    found = [*_hostile_strings(config), *_clusters(config), *_apps(config), *_git_access(config)]
+    found = [
+        *_hostile_strings(config),
+        *_clusters(config),
+        *_apps(config),
+        *_git_access(config),
+        *_spinnaker_names(config),
+    ]
     ordered = sorted(found, key=lambda item: source.line(item[0]) or 0)
     return [f"{source.where(path)}: {text}" for path, text in ordered]
 
@@ -184,3 +190,41 @@ def _tag_regex(regex: str, path: tuple[str | int, ...]) -> Iterator[Problem]:
                 f"git-resource matches tags with grep -E (POSIX extended regex), which has no {construct}; "
                 f"use {instead}"
             )
+
+
+def _spinnaker_names(config: dict[str, Any]) -> Iterator[Problem]:
+    """Names that Spinnaker or the generated Kubernetes manifests would reject or confuse."""
+    environments: dict[str, Any] = config["environments"]
+    apps: dict[str, Any] = config["apps"]
+    for name, app in apps.items():
+        path = ("apps", name)
+        if not name[0].isalpha():
+            yield path, (
+                "Spinnaker's Kubernetes application names begin with a letter (deck and front50 refuse others); "
+                "rename the app"
+            )
+        chosen = [e for e in app.get("environments", list(environments)) if e in environments]
+        with_mysql = [e for e in chosen if environments[e]["storage"] == "mysql"]
+        if with_mysql and f"{name}-mysql" in apps:
+            yield ("apps", f"{name}-mysql"), (
+                f"its Kubernetes objects would collide with the MySQL StatefulSet and Service of apps.{name} "
+                f"(named {name}-mysql); rename one of the apps"
+            )
+        database = app["database"]
+        wired = {database[key]: key for key in ("url_env", "username_env", "password_env")}
+        if len(wired) < 3:
+            yield (*path, "database"), "url_env, username_env and password_env must be three different names"
+        for environment in with_mysql:
+            sources: list[tuple[tuple[str | int, ...], dict[str, Any]]] = [
+                (("environments", environment, "env"), environments[environment]["env"]),
+                ((*path, "env"), app["env"]),
+                ((*path, "overrides", environment, "env"), app["overrides"].get(environment, {}).get("env", {})),
+            ]
+            for where, env in sources:
+                for variable in env:
+                    if variable in wired:
+                        yield (*where, variable), (
+                            f"is set by shiplane to wire apps.{name} to MySQL in environment {environment} "
+                            f"(apps.{name}.database.{wired[variable]}); remove it here or give the database "
+                            f"setting another name"
+                        )

@@ -3,14 +3,12 @@
 Interface used by `shiplane.render` and `shiplane.cli` (implemented in this package's modules):
 
 - `render_app(fleet, app, templates) -> list[Document]`: `spinnaker/<app>/application.json`,
-  `spinnaker/<app>/deploy-<env>.json`, `spinnaker/<app>/rollback-<env>.json`.
+  `spinnaker/<app>/deploy-<env>.json`, `spinnaker/<app>/rollback-<env>.json` (`pipelines`).
 - `render_fleet(fleet, templates) -> list[Document]`: the fleet-wide documents: `spinnaker/clouddriver-local.yml`
   (the accounts).
-- `validate_document(document, fleet) -> list[str]`: Orca/clouddriver rules + Kubernetes schemas.
-- `lint_files(paths, clouddriver, stderr) -> int`: `shiplane lint-spinnaker`; exit code.
-
-ON THE `concourse` BRANCH ONLY: an empty stand-in so that `shiplane render` runs end to end while the Spinnaker half
-is built on its own branch; the lead takes that branch's version of this file at merge.
+- `validate_document(document, fleet) -> list[str]`: Orca/Echo/clouddriver rules (`lint`) + Kubernetes schemas
+  (`kubeschema`).
+- `lint_files(paths, clouddriver, stderr) -> int`: `shiplane lint-spinnaker`; exit code (`validate`).
 """
 
 from __future__ import annotations
@@ -20,20 +18,21 @@ from typing import TextIO
 
 from shiplane.documents import Document
 from shiplane.model import App, Fleet
+from shiplane.spinnaker import pipelines, validate
 from shiplane.templates import TemplateSet
 
 
 def render_app(fleet: Fleet, app: App, templates: TemplateSet) -> list[Document]:
-    return []
+    return pipelines.app_documents(fleet, app, templates)
 
 
 def render_fleet(fleet: Fleet, templates: TemplateSet) -> list[Document]:
-    return []
+    return pipelines.fleet_documents(fleet)
 
 
 def validate_document(document: Document, fleet: Fleet) -> list[str]:
-    return []
+    return validate.validate_document(document, fleet)
 
 
 def lint_files(paths: Sequence[str], clouddriver: str | None, stderr: TextIO) -> int:
-    return 0
+    return validate.lint_files(paths, clouddriver, stderr)

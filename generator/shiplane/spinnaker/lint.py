@@ -1,0 +1,1186 @@
+"""A linter for Spinnaker pipeline JSON: what Orca, Echo and clouddriver do with it at runtime, checked up front.
+
+Spinnaker accepts almost any pipeline JSON (Front50 stores it without looking at the stages) and fails at deploy
+time. These rules come from the services' sources:
+
+- spin `pipeline save`: `application` and `name` present; `schema` when a `template` is given;
+- Front50: blank application or name rejected;
+- Orca: `stages` present, every stage has a known `type` (NoSuchStageDefinitionBuilderException otherwise), string
+  `refId`s, unique (Orca does not check), `requisiteStageRefIds` pointing at stages, an acyclic graph with at least
+  one initial stage ("No initial stages found"), `cloudProvider` set on clouddriver stages (it defaults to aws),
+  `source` set on manifest stages, `spelEvaluator` v3 or v4;
+- artifacts: trigger `expectedArtifactIds` and stage `requiredArtifactIds` resolve, every required artifact can be
+  bound at runtime (from a trigger, a default or a prior execution), every required docker image binds to a
+  container image (clouddriver compares the image without tag or digest with the artifact name);
+- Echo: the docker trigger `tag` is a valid Java regex (an invalid one silently never fires) and, when the
+  environment is known, fires for exactly the tags it should;
+- clouddriver red/black (and blue/green, its 1.30 name): ReplicaSets only, a stable `metadata.name`, `moniker.app`,
+  `service <name>` references, the Service in the workload's namespace, a non-empty Service selector that shares
+  no label key with the pod template (clouddriver adds those labels itself) and is not part of the ReplicaSet
+  selector, `strategy.spinnaker.io/max-version-history` ≥ 2, traffic enabled; rollback by enable/disable,
+  because `undoRolloutManifest` does not work on ReplicaSets;
+- accounts exist (known from the fleet or a clouddriver config) and manifests stay in the account's namespaces;
+- every Kubernetes manifest against Kubernetes' OpenAPI schemas; no Secret values in a pipeline.
+
+A finding is `(path, message)`; the message says what happens at runtime and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shiplane.spinnaker.javaregex import JavaRegexError, compile_java
+from shiplane.spinnaker.kubeschema import KubernetesSchemas, Memo
+from shiplane.spinnaker.stagetypes import (
+    CRITERIA,
+    KNOWN_STAGE_TYPES,
+    KUBERNETES_MANIFEST_STAGES,
+    SPEL_EVALUATORS,
+    STRATEGIES,
+    TARGETED_MANIFEST_STAGES,
+    TRAFFIC_KINDS,
+)
+from shiplane.spinnaker.tags import TagPolicy, check_tag_pattern
+
+Finding = tuple[str, str]
+
+MAX_VERSION_HISTORY = "strategy.spinnaker.io/max-version-history"
+VERSIONED = "strategy.spinnaker.io/versioned"
+LOAD_BALANCERS = "traffic.spinnaker.io/load-balancers"
+_VERSIONED_NAME = re.compile(r"-v\d{3}$")
+_REGEX_META = re.compile(r"[*+?()\[\]{}|^$\\]")
+_SERVICE_REFERENCE = re.compile(r"service ([a-z0-9]([-a-z0-9]*[a-z0-9])?)")
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Spinnaker accounts that exist: docker registry names, and Kubernetes names with their namespaces."""
+
+    docker: frozenset[str]
+    kubernetes: Mapping[str, frozenset[str] | None]
+    """Account → the namespaces it manages (None: any namespace)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What is known about the Spinnaker the pipeline goes to. Unknown parts are not checked."""
+
+    accounts: Accounts | None = None
+    kubernetes: KubernetesSchemas | None = None
+    spinnaker_version: tuple[int, int, int] | None = None
+    application: str | None = None
+    """The application the pipeline must belong to."""
+    tag_policy: TagPolicy | None = None
+    """What the docker trigger must fire for (shiplane's own pipelines)."""
+    docker_repository: tuple[str, str] | None = None
+    """(docker account, repository) the docker trigger must watch (shiplane's own pipelines)."""
+    traffic_strategy: str | None = None
+    """The red/black strategy name every traffic-managed deploy must use (shiplane's own pipelines)."""
+    strict: bool = False
+    """shiplane's own pipelines: Services deployed in the same stage, explicit namespaces."""
+
+
+@dataclass
+class _Manifest:
+    index: int
+    body: dict[str, Any]
+    path: str
+
+    @property
+    def kind(self) -> str:
+        kind = self.body.get("kind")
+        return kind if isinstance(kind, str) else ""
+
+    @property
+    def name(self) -> str | None:
+        metadata = self.body.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        return name if isinstance(name, str) else None
+
+    def namespace(self, override: str | None) -> str | None:
+        if override:
+            return override
+        metadata = self.body.get("metadata")
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        return namespace if isinstance(namespace, str) and namespace else None
+
+
+@dataclass
+class _Checker:
+    pipeline: dict[str, Any]
+    ctx: Context
+    findings: list[Finding] = field(default_factory=list)
+    memo: Memo = field(default_factory=dict)
+    artifact_ids: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resolvable: set[str] = field(default_factory=set)
+    services: dict[tuple[str | None, str | None, str], dict[str, Any]] | None = None
+    all_stages: list[Any] = field(default_factory=list)
+    shared: dict[tuple[Any, ...], list[Finding]] = field(default_factory=dict)
+    stage_memo: dict[tuple[Any, ...], list[Finding]] = field(default_factory=dict)
+    reusable: bool = True
+
+    def add(self, path: str, message: str) -> None:
+        self.findings.append((path, message))
+
+    # ---- top level -------------------------------------------------------------------------------------------
+
+    def run(self) -> list[Finding]:
+        pipeline = self.pipeline
+        for key in ("application", "name"):
+            value = pipeline.get(key)
+            if key not in pipeline:
+                self.add(key, f"missing; spin pipeline save refuses a pipeline without '{key}'")
+            elif not isinstance(value, str) or not value.strip():
+                self.add(key, "must be a non-blank string; Front50 rejects blank pipeline names and applications")
+        application = pipeline.get("application")
+        if self.ctx.application is not None and isinstance(application, str) and application != self.ctx.application:
+            self.add("application", f"is {application!r} but the pipeline belongs to {self.ctx.application!r}")
+        template = pipeline.get("template")
+        templated = isinstance(template, dict) and bool(template)
+        if templated and "schema" not in pipeline:
+            self.add("schema", "missing; spin pipeline save needs 'schema' (\"v2\") for a templated pipeline")
+        self._types()
+        self._expected_artifacts()
+        self._triggers()
+        stages = pipeline.get("stages")
+        if stages is None:
+            if not templated:
+                self.add("stages", "missing; Orca cannot start a pipeline without stages (\"stages\": [...])")
+        elif not isinstance(stages, list):
+            self.add("stages", f"must be a list of stages, not {type(stages).__name__}")
+        else:
+            self._stages(stages)
+        return self.findings
+
+    def _types(self) -> None:
+        pipeline = self.pipeline
+        for key in ("triggers", "expectedArtifacts", "parameterConfig", "notifications"):
+            if key in pipeline and not isinstance(pipeline[key], list):
+                self.add(key, f"must be a list, not {type(pipeline[key]).__name__}")
+        for key in ("keepWaitingPipelines", "limitConcurrent", "disabled"):
+            if key in pipeline and not isinstance(pipeline[key], bool):
+                self.add(key, f"must be true or false, not {json.dumps(pipeline[key])}")
+        evaluator = pipeline.get("spelEvaluator")
+        if evaluator is not None and evaluator not in SPEL_EVALUATORS:
+            self.add("spelEvaluator", f"{json.dumps(evaluator)} is not supported (v2 is 'DO NOT USE'; unknown values "
+                                      f"silently fall back to the default); use \"v4\"")
+        parameters = pipeline.get("parameterConfig")
+        if isinstance(parameters, list):
+            seen: set[str] = set()
+            for index, parameter in enumerate(parameters):
+                name = parameter.get("name") if isinstance(parameter, dict) else None
+                if not isinstance(name, str) or not name:
+                    self.add(f"parameterConfig[{index}].name", "missing; every parameter needs a name")
+                elif name in seen:
+                    self.add(f"parameterConfig[{index}].name", f"parameter {name!r} is defined twice")
+                else:
+                    seen.add(name)
+
+    # ---- artifacts -------------------------------------------------------------------------------------------
+
+    def _expected_artifacts(self) -> None:
+        artifacts = self.pipeline.get("expectedArtifacts")
+        if not isinstance(artifacts, list):
+            return
+        for index, artifact in enumerate(artifacts):
+            self._expected_artifact(artifact, f"expectedArtifacts[{index}]")
+
+    def _expected_artifact(self, artifact: Any, path: str) -> None:
+        if not isinstance(artifact, dict):
+            self.add(path, "must be an expected artifact object")
+            return
+        artifact_id = artifact.get("id")
+        if not isinstance(artifact_id, str) or not artifact_id:
+            self.add(f"{path}.id", "missing; stages and triggers refer to expected artifacts by id")
+            return
+        if artifact_id in self.artifact_ids:
+            self.add(f"{path}.id", f"{artifact_id!r} is used by two expected artifacts; ids must be unique")
+        self.artifact_ids[artifact_id] = artifact
+        match = artifact.get("matchArtifact")
+        if not isinstance(match, dict) or not isinstance(match.get("type"), str) or not match.get("type"):
+            self.add(f"{path}.matchArtifact", "needs a type (e.g. docker/image); Orca matches artifacts by type")
+        else:
+            for key in ("name", "version", "location", "reference"):
+                value = match.get(key)
+                if isinstance(value, str) and value:
+                    try:
+                        compile_java(value)
+                    except JavaRegexError as exc:
+                        self.add(f"{path}.matchArtifact.{key}", f"Orca matches it as a Java regex and it is not "
+                                                               f"one ({exc})")
+            if match.get("type") == "docker/image" and not match.get("name"):
+                self.add(f"{path}.matchArtifact.name", "missing; a docker/image artifact binds by image name")
+        for key in ("useDefaultArtifact", "usePriorArtifact"):
+            if key in artifact and not isinstance(artifact[key], bool):
+                self.add(f"{path}.{key}", "must be true or false")
+        if artifact.get("useDefaultArtifact") is True:
+            default = artifact.get("defaultArtifact")
+            if not isinstance(default, dict) or not default.get("type") or not default.get("reference"):
+                self.add(f"{path}.defaultArtifact", "useDefaultArtifact needs a defaultArtifact with type and "
+                                                    "reference; Orca fails with 'Unmatched expected artifact'")
+            self.resolvable.add(artifact_id)
+        if artifact.get("usePriorArtifact") is True:
+            self.resolvable.add(artifact_id)
+
+    # ---- triggers --------------------------------------------------------------------------------------------
+
+    def _triggers(self) -> None:
+        triggers = self.pipeline.get("triggers")
+        if not isinstance(triggers, list):
+            return
+        docker_triggers = 0
+        for index, trigger in enumerate(triggers):
+            path = f"triggers[{index}]"
+            if not isinstance(trigger, dict):
+                self.add(path, "must be a trigger object")
+                continue
+            kind = trigger.get("type")
+            if not isinstance(kind, str) or not kind:
+                self.add(f"{path}.type", "missing; Echo matches triggers by type")
+            if "enabled" in trigger and not isinstance(trigger["enabled"], bool):
+                self.add(f"{path}.enabled", "must be true or false")
+            ids = trigger.get("expectedArtifactIds", [])
+            if not isinstance(ids, list):
+                self.add(f"{path}.expectedArtifactIds", "must be a list of expected artifact ids")
+                ids = []
+            for position, artifact_id in enumerate(ids):
+                if artifact_id not in self.artifact_ids:
+                    self.add(f"{path}.expectedArtifactIds[{position}]",
+                             f"{json.dumps(artifact_id)} is not the id of an expected artifact of this pipeline")
+                elif trigger.get("enabled", True) is not False:
+                    self.resolvable.add(artifact_id)
+            if kind == "docker":
+                docker_triggers += 1
+                self._docker_trigger(trigger, path)
+        if self.ctx.tag_policy is not None and docker_triggers == 0:
+            self.add("triggers", f"no docker trigger; the environment deploys {self.ctx.tag_policy.describe()} "
+                                 f"when Harbor has them")
+
+    def _docker_trigger(self, trigger: dict[str, Any], path: str) -> None:
+        account = trigger.get("account")
+        repository = trigger.get("repository")
+        if not isinstance(account, str) or not account:
+            self.add(f"{path}.account", "missing; Echo only fires docker triggers that name the registry account")
+        elif self.ctx.accounts is not None and account not in self.ctx.accounts.docker:
+            known = ", ".join(sorted(self.ctx.accounts.docker)) or "(none)"
+            self.add(f"{path}.account", f"docker registry account {account!r} does not exist; known: {known}")
+        if not isinstance(repository, str) or not repository:
+            self.add(f"{path}.repository", "missing; Echo only fires docker triggers that name the repository")
+        if self.ctx.docker_repository is not None and (account, repository) != self.ctx.docker_repository:
+            want_account, want_repository = self.ctx.docker_repository
+            self.add(path, f"watches {account}/{repository} but the app's image is {want_repository} in account "
+                           f"{want_account}")
+        for message in check_tag_pattern(trigger.get("tag"), self.ctx.tag_policy):
+            self.add(f"{path}.tag", message)
+
+    # ---- stages ----------------------------------------------------------------------------------------------
+
+    def _stages(self, stages: list[Any]) -> None:
+        ref_ids: dict[str, int] = {}
+        self.all_stages = stages
+        for index, stage in enumerate(stages):
+            if isinstance(stage, dict) and "expectedArtifacts" in stage:
+                self._collect_stage_artifacts(stage, f"stages[{index}]")
+        for index, stage in enumerate(stages):
+            path = f"stages[{index}]"
+            if not isinstance(stage, dict):
+                self.add(path, "must be a stage object")
+                continue
+            ref_id = stage.get("refId")
+            if isinstance(ref_id, str) and ref_id:
+                path = f"stages[{index}]({ref_id})"
+                if ref_id in ref_ids:
+                    self.add(f"{path}.refId", f"{ref_id!r} is also the refId of stages[{ref_ids[ref_id]}]; Orca does "
+                                              f"not check and links the wrong stages")
+                else:
+                    ref_ids[ref_id] = index
+            elif ref_id is None:
+                self.add(f"{path}.refId", "missing; stages are linked by refId")
+            else:
+                self.add(f"{path}.refId", f"must be a non-empty string, not {json.dumps(ref_id)} (Orca casts refIds "
+                                          f"to strings, so requisiteStageRefIds must match the string form)")
+            self._stage(stage, path)
+        self._graph(stages, ref_ids)
+
+    def _collect_stage_artifacts(self, stage: dict[str, Any], path: str) -> None:
+        produced = stage.get("expectedArtifacts")
+        if isinstance(produced, list):
+            for position, artifact in enumerate(produced):
+                self._expected_artifact(artifact, f"{path}.expectedArtifacts[{position}]")
+                if isinstance(artifact, dict) and isinstance(artifact.get("id"), str):
+                    self.resolvable.add(artifact["id"])
+
+    def _deployed_services(self) -> dict[tuple[str | None, str | None, str], dict[str, Any]]:
+        """Services deployed by any deployManifest stage, by (account, namespace, name), for traffic checks of
+        stages that attach to a Service deployed by another stage (collected on first need)."""
+        if self.services is None:
+            self.services = {}
+            for stage in self.all_stages:
+                manifests = stage.get("manifests") if isinstance(stage, dict) else None
+                if stage.get("type") != "deployManifest" or not isinstance(manifests, list):
+                    continue
+                override = stage.get("namespaceOverride")
+                override = override if isinstance(override, str) else None
+                account = stage.get("account") if isinstance(stage.get("account"), str) else None
+                for index, manifest in enumerate(manifests):
+                    if isinstance(manifest, dict) and manifest.get("kind") == "Service":
+                        item = _Manifest(index, manifest, "")
+                        if item.name:
+                            self.services.setdefault((account, item.namespace(override), item.name), manifest)
+        return self.services
+
+    def _stage(self, stage: dict[str, Any], path: str) -> None:
+        kind = stage.get("type")
+        if not isinstance(kind, str) or not kind:
+            self.add(f"{path}.type", "missing; Orca fails the execution on a stage without type")
+            return
+        if kind not in KNOWN_STAGE_TYPES:
+            self.add(f"{path}.type", f"{kind!r} is not a stage type of Orca; the execution fails with "
+                                     f"NoSuchStageDefinitionBuilderException (unless a plugin or a preconfigured "
+                                     f"webhook provides it)")
+            return
+        if kind == "deployManifest":
+            fingerprint = _fingerprint(stage)
+            cached = self.stage_memo.get(fingerprint) if fingerprint is not None else None
+            if cached is not None:
+                self._emit(path, cached)
+            else:
+                mark = len(self.findings)
+                self.reusable = True
+                self._stage_content(stage, path, kind)
+                found = self.findings[mark:]
+                if fingerprint is not None and self.reusable and all(where.startswith(path) for where, _ in found):
+                    self.stage_memo[fingerprint] = [(where[len(path):], message) for where, message in found]
+        else:
+            self._stage_content(stage, path, kind)
+        if kind in KUBERNETES_MANIFEST_STAGES:
+            self._per_cluster(stage, path)
+
+    def _stage_content(self, stage: dict[str, Any], path: str, kind: str) -> None:
+        """Every check of a stage except those of its account and namespaces (`_per_cluster`)."""
+        if kind in KUBERNETES_MANIFEST_STAGES:
+            self._clouddriver_stage(stage, path)
+        if kind == "deployManifest":
+            self._deploy_manifest(stage, path)
+        elif kind in TARGETED_MANIFEST_STAGES:
+            self._targeted(stage, path, kind)
+        elif kind == "manualJudgment":
+            inputs = stage.get("judgmentInputs", [])
+            if not isinstance(inputs, list) or any(not isinstance(i, dict) or "value" not in i for i in inputs):
+                self.add(f"{path}.judgmentInputs", "must be a list of {\"value\": ...} choices")
+            if "failPipeline" in stage and not isinstance(stage["failPipeline"], bool):
+                self.add(f"{path}.failPipeline", "must be true or false")
+        elif kind == "wait":
+            wait = stage.get("waitTime")
+            if not isinstance(wait, int) and not (isinstance(wait, str) and ("${" in wait or wait.isdigit())):
+                self.add(f"{path}.waitTime", "missing; the wait stage needs waitTime in seconds")
+        elif kind == "pipeline":
+            for key in ("application", "pipeline"):
+                if not isinstance(stage.get(key), str) or not stage.get(key):
+                    self.add(f"{path}.{key}", "missing; the pipeline stage needs the application and pipeline id")
+        elif kind == "runJobManifest":
+            self._manifest_source(stage, path, single=True)
+        for key in ("requiredArtifactIds",):
+            ids = stage.get(key)
+            if ids is not None:
+                self._artifact_refs(ids, f"{path}.{key}")
+        required = stage.get("requiredArtifacts")
+        if isinstance(required, list):
+            for position, item in enumerate(required):
+                artifact_id = item.get("expectedArtifactId") if isinstance(item, dict) else None
+                if isinstance(artifact_id, str) and artifact_id:
+                    self._artifact_refs([artifact_id], f"{path}.requiredArtifacts[{position}].expectedArtifactId")
+                elif not (isinstance(item, dict) and isinstance(item.get("artifact"), dict)):
+                    self.add(f"{path}.requiredArtifacts[{position}]", "needs expectedArtifactId or artifact")
+        manifest_artifact = stage.get("manifestArtifactId")
+        if isinstance(manifest_artifact, str) and manifest_artifact:
+            self._artifact_refs([manifest_artifact], f"{path}.manifestArtifactId")
+
+    def _artifact_refs(self, ids: Any, path: str) -> None:
+        if not isinstance(ids, list):
+            self.add(path, "must be a list of expected artifact ids")
+            return
+        for position, artifact_id in enumerate(ids):
+            where = f"{path}[{position}]" if path.endswith("Ids") else path
+            if artifact_id not in self.artifact_ids:
+                self.add(where, f"{json.dumps(artifact_id)} is not the id of an expected artifact of this pipeline; "
+                                f"the stage fails with 'No artifact with id … could be found'")
+            elif artifact_id not in self.resolvable:
+                self.add(where, f"expected artifact {artifact_id!r} is listed by no trigger and has neither "
+                                f"useDefaultArtifact nor usePriorArtifact, so it is never bound and the stage fails")
+
+    def _clouddriver_stage(self, stage: dict[str, Any], path: str) -> None:
+        provider = stage.get("cloudProvider")
+        if provider is None:
+            self.add(f"{path}.cloudProvider", "missing; Orca sends the operation to the aws provider; set "
+                                              "\"kubernetes\"")
+        elif provider != "kubernetes":
+            self.add(f"{path}.cloudProvider", f"{json.dumps(provider)}: manifest stages run on the kubernetes "
+                                              f"provider")
+        account = stage.get("account", stage.get("credentials"))
+        if not isinstance(account, str) or not account:
+            self.add(f"{path}.account", "missing; clouddriver needs the Kubernetes account to deploy with")
+
+    def _per_cluster(self, stage: dict[str, Any], path: str) -> None:
+        """The stage's account exists and manages the namespaces its manifests go to."""
+        accounts = self.ctx.accounts
+        account = stage.get("account", stage.get("credentials"))
+        if accounts is None or not isinstance(account, str) or not account or "${" in account:
+            return
+        if account not in accounts.kubernetes:
+            known = ", ".join(sorted(accounts.kubernetes)) or "(none)"
+            self.add(f"{path}.account", f"Kubernetes account {account!r} does not exist; known: {known}")
+            return
+        allowed = accounts.kubernetes[account]
+        if allowed is None:
+            return
+        located: list[tuple[str, Any]] = []
+        if stage.get("type") == "deployManifest":
+            override = stage.get("namespaceOverride")
+            manifests = stage.get("manifests") if stage.get("source") == "text" else None
+            for index, manifest in enumerate(manifests if isinstance(manifests, list) else ()):
+                metadata = manifest.get("metadata") if isinstance(manifest, dict) else None
+                namespace = override or (metadata.get("namespace") if isinstance(metadata, dict) else None)
+                if namespace not in allowed:
+                    located.append((f"{path}.manifests[{index}].metadata.namespace", namespace))
+        elif stage.get("location") not in allowed:
+            located.append((f"{path}.location", stage.get("location")))
+        for where, namespace in located:
+            if isinstance(namespace, str) and namespace and "${" not in namespace:
+                self.add(where, f"{namespace!r} is not a namespace of account {account!r} (it manages "
+                                f"{', '.join(sorted(allowed))}); clouddriver refuses it")
+
+    def _manifest_source(self, stage: dict[str, Any], path: str, *, single: bool = False) -> list[_Manifest]:
+        source = stage.get("source")
+        if source not in ("text", "artifact"):
+            self.add(f"{path}.source", f"must be \"text\" or \"artifact\", not {json.dumps(source)}; Orca fails "
+                                       f"with 'Unknown ManifestContext.Source'")
+            return []
+        if source == "artifact":
+            if not stage.get("manifestArtifactId") and not isinstance(stage.get("manifestArtifact"), dict):
+                self.add(f"{path}.manifestArtifactId", "source is artifact but no manifestArtifactId or "
+                                                       "manifestArtifact is given")
+            return []
+        key = "manifest" if single and "manifests" not in stage else "manifests"
+        raw = stage.get(key)
+        manifests = [raw] if key == "manifest" and raw is not None else raw
+        if not isinstance(manifests, list) or not manifests:
+            self.add(f"{path}.{key}", "source is text but there is no manifest; Orca fails with 'No text manifest "
+                                      "was specified'")
+            return []
+        result = []
+        for index, body in enumerate(manifests):
+            where = f"{path}.{key}[{index}]" if key == "manifests" else f"{path}.manifest"
+            if not isinstance(body, dict):
+                self.add(where, "must be a Kubernetes object")
+                continue
+            result.append(_Manifest(index, body, where))
+        return result
+
+    # Stages of a multi-cluster pipeline repeat the same manifests with another namespace and account; the checks
+    # below that depend only on shared objects are memoised by the identity of those objects (the document keeps
+    # them alive while it is checked, so an identity cannot be reused meanwhile). Memoised findings are stored
+    # relative to the stage and re-emitted under each stage's path.
+
+    def _memo(self, key: tuple[Any, ...], compute: Callable[..., Iterable[Finding]], *args: Any) -> list[Finding]:
+        found = self.shared.get(key)
+        if found is None:
+            found = self.shared[key] = list(compute(*args))
+        return found
+
+    def _emit(self, prefix: str, findings: list[Finding]) -> None:
+        for where, message in findings:
+            self.add(prefix + where, message)
+
+    def _deploy_manifest(self, stage: dict[str, Any], path: str) -> None:
+        moniker = stage.get("moniker")
+        if not isinstance(moniker, dict) or not isinstance(moniker.get("app"), str) or not moniker.get("app"):
+            self.add(f"{path}.moniker.app", "missing; clouddriver labels the manifests with the moniker's app and "
+                                            "finds old versions by it")
+        manifests = self._manifest_source(stage, path)
+        override = stage.get("namespaceOverride") if isinstance(stage.get("namespaceOverride"), str) else None
+        for manifest in manifests:
+            self._manifest(manifest, override, path)
+        traffic = stage.get("trafficManagement")
+        if traffic is not None:
+            self._traffic(stage, traffic, manifests, override, path)
+        self._binding(stage, manifests, path)
+
+    def _manifest(self, manifest: _Manifest, override: str | None, stage_path: str) -> None:
+        body = manifest.body
+        namespace = manifest.namespace(override)
+        if self.ctx.strict and namespace is None:
+            self.add(f"{manifest.path}.metadata.namespace", "missing; shiplane writes every namespace explicitly")
+        spec_id = id(body.get("spec"))
+        key = ("content", manifest.index, spec_id, id(body.get("data")), id(body.get("stringData")), manifest.kind)
+        self._emit(stage_path, self._memo(key, self._content, manifest))
+        schemas = self.ctx.kubernetes
+        if schemas is not None:
+            shape = _shape(body)
+            problems = (
+                self._memo(("schema", manifest.index, *shape), self._schema, manifest, schemas)
+                if shape is not None
+                else list(self._schema(manifest, schemas))
+            )
+            self._emit(stage_path, problems)
+
+    def _schema(self, manifest: _Manifest, schemas: KubernetesSchemas) -> Iterator[Finding]:
+        prefix = f".manifests[{manifest.index}]"
+        for where, message in schemas.problems(manifest.body, self.memo):
+            yield f"{prefix}.{where}" if where else prefix, f"{message} (Kubernetes {schemas.name} schema)"
+
+    def _content(self, manifest: _Manifest) -> Iterator[Finding]:
+        """Findings that depend only on the manifest's spec and data."""
+        body = manifest.body
+        prefix = f".manifests[{manifest.index}]"
+        if manifest.kind == "Secret" and (body.get("data") or body.get("stringData")):
+            yield prefix, ("a Secret with values would be stored in Front50 and in every execution; create the "
+                           "Secret outside Spinnaker and refer to it by name (secretKeyRef)")
+        for where, spec in _pod_specs(body):
+            for inner, message in _pod_spec_findings(spec, where):
+                yield prefix + inner, message
+
+    def _traffic(self, stage: dict[str, Any], traffic: Any, manifests: list[_Manifest], override: str | None,
+                 path: str) -> None:
+        if not isinstance(traffic, dict):
+            self.add(f"{path}.trafficManagement", "must be an object with enabled and options")
+            return
+        if not traffic.get("enabled"):
+            return
+        options = traffic.get("options")
+        if not isinstance(options, dict):
+            self.add(f"{path}.trafficManagement.options", "missing; traffic management needs services and a strategy")
+            return
+        strategy = options.get("strategy")
+        services = options.get("services")
+        key: tuple[Any, ...] = ("options", strategy if isinstance(strategy, (str, type(None))) else id(strategy),
+               options.get("enableTraffic") is True, id(services))
+        self._emit(path, self._memo(key, self._options, options))
+        if strategy is not None and strategy not in STRATEGIES:
+            return
+        names = [name for name in map(_service_name, services if isinstance(services, list) else []) if name]
+        workloads = [m for m in manifests if m.kind.lower() in TRAFFIC_KINDS]
+        if not workloads and stage.get("source") == "text":
+            self.add(f"{path}.manifests", "traffic management is enabled but no manifest can receive traffic")
+        option_namespace = options.get("namespace")
+        in_stage = {(m.namespace(override), m.name): m.body for m in manifests if m.kind == "Service"}
+        managed = strategy in ("redblack", "bluegreen", "highlander")
+        for workload in workloads:
+            namespace = workload.namespace(override)
+            if isinstance(option_namespace, str) and option_namespace and namespace and option_namespace != namespace:
+                self.add(f"{path}.trafficManagement.options.namespace",
+                         f"is {option_namespace!r} but the workload is in {namespace!r}; Services are looked up in "
+                         f"the workload's namespace")
+            metadata = workload.body.get("metadata")
+            metadata = metadata if isinstance(metadata, dict) else {}
+            if managed:
+                key = ("red/black", workload.index, workload.kind, workload.name, id(metadata.get("annotations")),
+                       strategy, id(services))
+                self._emit(path, self._memo(key, self._red_black_workload, workload, strategy, services))
+            for name in names:
+                service = in_stage.get((namespace, name))
+                if service is None:
+                    self._service_elsewhere(stage, workload, name, namespace=namespace, in_stage=in_stage,
+                                            path=path)
+                    continue
+                key = ("attach", workload.index, name, id(service.get("spec")), id(workload.body.get("spec")),
+                       id(metadata.get("labels")))
+                self._emit(path, self._memo(key, self._attach, workload, name, service))
+
+    def _options(self, options: dict[str, Any]) -> Iterator[Finding]:
+        where = ".trafficManagement.options"
+        strategy = options.get("strategy")
+        if strategy is not None and strategy not in STRATEGIES:
+            yield f"{where}.strategy", (f"{json.dumps(strategy)} is not a strategy; use one of "
+                                        f"{', '.join(sorted(STRATEGIES))}")
+            return
+        version = self.ctx.spinnaker_version
+        if strategy == "bluegreen" and version is not None and version < (1, 30, 0):
+            yield f"{where}.strategy", ("bluegreen exists from Spinnaker 1.30 on (it is red/black renamed); use "
+                                        "redblack with this Spinnaker")
+        if self.ctx.traffic_strategy is not None and strategy != self.ctx.traffic_strategy:
+            yield f"{where}.strategy", (f"is {json.dumps(strategy)}; shiplane deploys apps with "
+                                        f"{self.ctx.traffic_strategy!r} on this Spinnaker version")
+        if strategy in ("redblack", "bluegreen", "highlander") and options.get("enableTraffic") is not True:
+            yield f"{where}.enableTraffic", ("must be true with a rollout strategy; otherwise the new version gets "
+                                             "no traffic and the old one is disabled")
+        services = options.get("services")
+        if not isinstance(services, list) or not services:
+            yield f"{where}.services", ("needs at least one 'service <name>'; traffic management attaches the "
+                                        "workload to these Services")
+            return
+        for position, service in enumerate(services):
+            if _service_name(service) is None:
+                yield f"{where}.services[{position}]", (f"{json.dumps(service)} must be 'service <name>'; "
+                                                        f"clouddriver fails with 'Load balancers must be specified "
+                                                        f"in the form {{kind}} {{name}}'")
+
+    def _red_black_workload(self, workload: _Manifest, strategy: Any, services: Any) -> Iterator[Finding]:
+        prefix = f".manifests[{workload.index}]"
+        if workload.kind != "ReplicaSet":
+            yield f"{prefix}.kind", (f"{strategy} works on ReplicaSets only (clouddriver's Deployment support was "
+                                     f"reverted and old versions are found as replicaSets); deploy a ReplicaSet")
+            return
+        metadata = workload.body.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        name = metadata.get("name")
+        if not isinstance(name, str) or not name:
+            yield f"{prefix}.metadata.name", ("missing; red/black finds earlier versions by a stable metadata.name "
+                                              "(generateName does not work)")
+        elif _VERSIONED_NAME.search(name):
+            yield f"{prefix}.metadata.name", (f"{name!r} ends like a version; clouddriver appends -vNNN itself, "
+                                              f"keep the name stable")
+        annotations = metadata.get("annotations")
+        annotations = annotations if isinstance(annotations, dict) else {}
+        history = annotations.get(MAX_VERSION_HISTORY)
+        if history is None:
+            yield f"{prefix}.metadata.annotations", (f"needs {MAX_VERSION_HISTORY} (at least \"2\"); without it "
+                                                     f"disabled versions pile up with all their replicas")
+        elif not (isinstance(history, str) and history.isdigit() and int(history) >= 2):
+            yield f"{prefix}.metadata.annotations.{MAX_VERSION_HISTORY}", (
+                f"{json.dumps(history)} must be a string holding a number ≥ 2; clouddriver rejects less with "
+                f"red/black (the previous version must survive)")
+        if annotations.get(VERSIONED) == "false":
+            yield f"{prefix}.metadata.annotations.{VERSIONED}", ("is \"false\": red/black needs versioned "
+                                                                 "ReplicaSets; remove the annotation")
+        existing = annotations.get(LOAD_BALANCERS)
+        if existing is not None:
+            try:
+                same = isinstance(existing, str) and json.loads(existing) == services
+            except ValueError:
+                same = False
+            if not same:
+                yield f"{prefix}.metadata.annotations.{LOAD_BALANCERS}", (
+                    "differs from trafficManagement.options.services; clouddriver fails with 'Manifest already has "
+                    "traffic.spinnaker.io/load-balancers annotation set'; remove the annotation")
+
+    def _service_elsewhere(self, stage: dict[str, Any], workload: _Manifest, name: str, *, namespace: str | None,
+                           in_stage: dict[tuple[str | None, str | None], dict[str, Any]], path: str) -> None:
+        """A traffic Service that this stage does not deploy: in another namespace, another stage, or nowhere."""
+        others = [ns for (ns, other) in in_stage if other == name]
+        if others:
+            self.add(f"{path}.trafficManagement.options.services",
+                     f"Service {name!r} is in namespace {others[0]!r} but the workload is in {namespace!r}; "
+                     f"clouddriver looks the Service up in the workload's namespace")
+            return
+        self.reusable = False  # depends on the stage's account: not the same for another cluster
+        account = stage.get("account") if isinstance(stage.get("account"), str) else None
+        service = self._deployed_services().get((account, namespace, name))
+        if service is None:
+            if self.ctx.strict:
+                self.add(f"{path}.trafficManagement.options.services",
+                         f"Service {name!r} is not deployed by this stage; deploy it with the workload so that "
+                         f"clouddriver can attach them")
+            return
+        self._emit(path, list(self._attach(workload, name, service)))
+
+    def _attach(self, workload: _Manifest, name: str, service: dict[str, Any]) -> Iterator[Finding]:
+        """clouddriver KubernetesServiceHandler.attach, and what disabling a version does to the ReplicaSet."""
+        prefix = f".manifests[{workload.index}]"
+        spec = service.get("spec")
+        selector = spec.get("selector") if isinstance(spec, dict) else None
+        if not isinstance(selector, dict) or not selector:
+            yield ".trafficManagement.options.services", (
+                f"Service {name!r} has no selector; clouddriver fails with 'Service must have a non-empty selector "
+                f"in order to be attached to a workload'")
+            return
+        common = sorted(set(selector) & set(_template_labels(workload.body)))
+        if common:
+            yield f"{prefix}.spec.template.metadata.labels", (
+                f"shares {', '.join(common)} with the selector of Service {name!r}; clouddriver fails with 'Service "
+                f"selector must have no label keys in common with target workload' (it adds the selector labels "
+                f"itself, and removes them to disable a version)")
+        overlap = sorted(set(selector) & _selector_keys(workload.body))
+        if overlap:
+            yield f"{prefix}.spec.selector", (
+                f"uses {', '.join(overlap)}, a selector label of Service {name!r}; disabling a version removes that "
+                f"label from its pods, so the ReplicaSet would orphan them and start new ones")
+
+    def _binding(self, stage: dict[str, Any], manifests: list[_Manifest], path: str) -> None:
+        if stage.get("source") != "text" or stage.get("enableArtifactBinding") is False:
+            return
+        ids = stage.get("requiredArtifactIds")
+        required = [("requiredArtifactIds", i, a) for i, a in enumerate(ids)] if isinstance(ids, list) else []
+        items = stage.get("requiredArtifacts")
+        if isinstance(items, list):
+            required += [("requiredArtifacts", i, item.get("expectedArtifactId"))
+                         for i, item in enumerate(items) if isinstance(item, dict)]
+        if not required:
+            return
+        key = ("binding", *(a if isinstance(a, str) else id(a) for _, _, a in required),
+               *(id(m.body.get("spec")) for m in manifests), *(m.kind == "Pod" for m in manifests))
+        self._emit(path, self._memo(key, self._bind, required, manifests))
+
+    def _bind(self, required: list[tuple[str, int, Any]], manifests: list[_Manifest]) -> Iterator[Finding]:
+        """clouddriver's docker image binding (match-name-and-tag): every required image must replace one."""
+        images = [image for m in manifests for _, spec in _pod_specs(m.body) for image in _images(spec)]
+        for key, position, artifact_id in required:
+            artifact = self.artifact_ids.get(artifact_id) if isinstance(artifact_id, str) else None
+            match = artifact.get("matchArtifact") if artifact else None
+            if not isinstance(match, dict) or match.get("type") != "docker/image":
+                continue
+            name = match.get("name")
+            if not isinstance(name, str) or not name or _REGEX_META.search(name):
+                continue  # a pattern: the bound artifact's name is only known at runtime
+            if not any(_name_from_reference(image) == name for image in images):
+                shown = ", ".join(f"{image} (compared as {_name_from_reference(image)})" for image in images) or \
+                    "no container image"
+                yield f".{key}[{position}]", (
+                    f"docker image {name} binds to no container: clouddriver strips the tag or digest from each "
+                    f"image and compares it with the artifact name; found {shown}; write the image as {name}")
+
+    def _targeted(self, stage: dict[str, Any], path: str, kind: str) -> None:
+        if not isinstance(stage.get("location"), str) or not stage.get("location"):
+            self.add(f"{path}.location", "missing; the namespace of the manifest to act on")
+        mode = stage.get("mode", "static")
+        target_kind: str | None = None
+        if mode == "static":
+            name = stage.get("manifestName")
+            if not isinstance(name, str) or not re.fullmatch(r"\S+ \S+", name):
+                self.add(f"{path}.manifestName", "missing or not '<kind> <name>' (static mode)")
+            else:
+                target_kind = name.split(" ")[0]
+        elif mode == "dynamic":
+            cluster = stage.get("cluster")
+            if not isinstance(cluster, str) or not re.fullmatch(r"\S+ \S+", cluster):
+                self.add(f"{path}.cluster", "missing or not '<kind> <name>' (dynamic mode picks a version of this "
+                                            "cluster)")
+            if stage.get("criteria") not in CRITERIA:
+                self.add(f"{path}.criteria", f"{json.dumps(stage.get('criteria'))} is not one of "
+                                             f"{', '.join(sorted(CRITERIA))}")
+            if not isinstance(stage.get("app"), str) or not stage.get("app"):
+                self.add(f"{path}.app", "missing; clouddriver looks the cluster up in this application")
+            target = stage.get("kind")
+            if not isinstance(target, str) or not target:
+                self.add(f"{path}.kind", "missing; the kind of the cluster's manifests, e.g. replicaSet")
+            else:
+                target_kind = target
+        elif mode == "label":
+            if kind not in {"deleteManifest", "scaleManifest"}:
+                self.add(f"{path}.mode", f"label selection is not supported by {kind}")
+            if not stage.get("labelSelectors") or not stage.get("kinds"):
+                self.add(f"{path}.labelSelectors", "label mode needs kinds and labelSelectors")
+        else:
+            self.add(f"{path}.mode", f"{json.dumps(mode)} is not static, dynamic or label")
+        if kind == "undoRolloutManifest" and target_kind is not None and target_kind.lower() == "replicaset":
+            self.add(path, "undoRolloutManifest does not work on ReplicaSets (only Deployments, DaemonSets and "
+                           "StatefulSets keep a rollout history); roll back red/black with enableManifest "
+                           "(criteria second_newest) and disableManifest (criteria newest)")
+        if kind == "scaleManifest" and "replicas" not in stage:
+            self.add(f"{path}.replicas", "missing; the number of replicas to scale to")
+
+    # ---- graph -----------------------------------------------------------------------------------------------
+
+    def _graph(self, stages: list[Any], ref_ids: dict[str, int]) -> None:
+        edges: dict[str, list[str]] = {}
+        for index, stage in enumerate(stages):
+            if not isinstance(stage, dict) or not isinstance(stage.get("refId"), str):
+                continue
+            ref_id = stage["refId"]
+            requisites = stage.get("requisiteStageRefIds")
+            if requisites is None:
+                requisites = []
+            if not isinstance(requisites, list):
+                self.add(f"stages[{index}]({ref_id}).requisiteStageRefIds", "must be a list of refIds")
+                continue
+            if not requisites or (
+                all(type(r) is str for r in requisites)
+                and ref_id not in requisites
+                and ref_ids.keys() >= set(requisites)
+            ):
+                valid = requisites
+            else:
+                valid = []
+                for position, requisite in enumerate(requisites):
+                    where = f"stages[{index}]({ref_id}).requisiteStageRefIds[{position}]"
+                    if not isinstance(requisite, str):
+                        self.add(where, f"{json.dumps(requisite)} must be a string refId")
+                    elif requisite == ref_id:
+                        self.add(where, "a stage cannot wait for itself")
+                    elif requisite not in ref_ids:
+                        self.add(where, f"{requisite!r} is not the refId of a stage; Orca fails with 'Invalid stage "
+                                        f"relationships found'")
+                    else:
+                        valid.append(requisite)
+            if ref_ids.get(ref_id) == index:
+                edges[ref_id] = valid
+        if edges and all(requisites for requisites in edges.values()):
+            self.add("stages", "no stage can start: every stage waits for another; Orca fails with 'No initial "
+                               "stages found'")
+            return
+        # Kahn's algorithm: whatever cannot be ordered is on a cycle.
+        waiting = {ref: len(set(requisites)) for ref, requisites in edges.items()}
+        dependants: dict[str, list[str]] = {}
+        for ref, requisites in edges.items():
+            for requisite in set(requisites):
+                dependants.setdefault(requisite, []).append(ref)
+        ready = [ref for ref, count in waiting.items() if count == 0]
+        while ready:
+            ref = ready.pop()
+            for dependant in dependants.get(ref, ()):
+                waiting[dependant] -= 1
+                if waiting[dependant] == 0:
+                    ready.append(dependant)
+        blocked = {ref for ref, count in waiting.items() if count > 0}
+        for cycle in _cycles({ref: [r for r in edges[ref] if r in blocked] for ref in blocked}):
+            self.add("stages", f"stages {', '.join(cycle)} wait for each other in a cycle; Orca fails with 'Invalid "
+                               f"stage relationships found'")
+
+
+_PER_CLUSTER = frozenset({"refId", "name", "requisiteStageRefIds", "account", "credentials"})
+
+
+def _fingerprint(stage: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A deployManifest stage without what differs between its per-cluster copies.
+
+    Left out: refId, name, requisiteStageRefIds and the account (only their type and emptiness are kept), and the
+    namespaces, of which only the pattern is kept (which ones are equal, which are missing). Containers are taken
+    by identity, strings by value, other scalars by type and value (True and 1 differ). Two stages with the same
+    fingerprint get the same findings apart from those of `_per_cluster`. Runs once per stage: kept flat."""
+    slots: dict[Any, int] = {}
+    parts: list[Any] = []
+    append = parts.append
+    containers = _CONTAINERS
+    for key, value in stage.items():
+        append(key)
+        kind = type(value)
+        if key == "manifests" and kind is list:
+            for manifest in value:
+                if type(manifest) is not dict:
+                    return None
+                for part, item in manifest.items():
+                    append(part)
+                    kind = type(item)
+                    if part == "metadata" and kind is dict:
+                        for name, field_value in item.items():
+                            append(name)
+                            kind = type(field_value)
+                            if name == "namespace":
+                                append((kind, slots.setdefault(field_value, len(slots)) if kind is str else None))
+                            else:
+                                append(field_value if kind is str else id(field_value) if kind in containers else
+                                       (kind, field_value))
+                        append(_END)
+                    else:
+                        append(item if kind is str else id(item) if kind in containers else (kind, item))
+                append(_END)
+        elif key in _PER_CLUSTER:
+            append((kind, not value))
+        elif key == "trafficManagement" and kind is dict:
+            for part, item in value.items():
+                append(part)
+                kind = type(item)
+                if part == "options" and kind is dict:
+                    for name, option in item.items():
+                        append(name)
+                        kind = type(option)
+                        if name == "namespace":
+                            append((kind, slots.setdefault(option, len(slots)) if kind is str else None))
+                        else:
+                            append(option if kind is str else id(option) if kind in containers else (kind, option))
+                    append(_END)
+                else:
+                    append(item if kind is str else id(item) if kind in containers else (kind, item))
+        elif key == "namespaceOverride":
+            append((kind, slots.setdefault(value, len(slots)) if kind is str else None))
+        else:
+            append(value if kind is str else id(value) if kind in containers else (kind, value))
+    return tuple(parts)
+
+
+_END = object()
+
+
+def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
+    """The cycles of a graph: its strongly connected components with more than one node (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(edges[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = low[successor] = len(index)
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(edges[successor])))
+                    break
+                if successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return sorted(found)
+
+
+def _service_name(service: Any) -> str | None:
+    """The name in `service <name>`, or None when the reference is malformed."""
+    if not isinstance(service, str):
+        return None
+    match = _SERVICE_REFERENCE.fullmatch(service)
+    return match.group(1) if match else None
+
+
+_CONTAINERS = (dict, list)
+
+
+def _shape(body: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What a manifest's schema validity depends on, by identity of its parts, without metadata.namespace (a plain
+    string or null in every Kubernetes schema: only its type matters). None for an unusual manifest."""
+    metadata = body.get("metadata")
+    if type(metadata) is not dict:
+        return None
+    parts: list[Any] = []
+    for key, value in body.items():
+        if key != "metadata":
+            parts.append(key)
+            parts.append(id(value) if type(value) in _CONTAINERS else (type(value), value))
+    for key, value in metadata.items():
+        parts.append(("metadata", key))
+        if key == "namespace":
+            parts.append(type(value))
+        else:
+            parts.append(id(value) if type(value) in _CONTAINERS else (type(value), value))
+    return tuple(parts)
+
+
+def _pod_specs(manifest: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Pod specs where clouddriver binds images: `$..spec.template.spec` (and a Pod's own spec)."""
+    if manifest.get("kind") == "Pod" and isinstance(manifest.get("spec"), dict):
+        yield ".spec", manifest["spec"]
+    yield from _template_specs(manifest, "")
+
+
+def _template_specs(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        spec = node.get("spec")
+        if isinstance(spec, dict):
+            template = spec.get("template")
+            if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+                yield f"{path}.spec.template.spec", template["spec"]
+        for key, value in node.items():
+            if isinstance(value, (dict, list)) and key not in ("metadata", "status"):
+                yield from _template_specs(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _template_specs(item, f"{path}[{index}]")
+
+
+def _containers(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for key in ("containers", "initContainers"):
+        items = spec.get(key)
+        if isinstance(items, list):
+            for index, container in enumerate(items):
+                if isinstance(container, dict):
+                    yield f"{key}[{index}]", container
+
+
+def _images(spec: dict[str, Any]) -> Iterator[str]:
+    for _, container in _containers(spec):
+        image = container.get("image")
+        if isinstance(image, str):
+            yield image
+
+
+def _pod_spec_findings(spec: dict[str, Any], where: str) -> Iterator[Finding]:
+    names: set[str] = set()
+    for path, container in _containers(spec):
+        name = container.get("name")
+        if isinstance(name, str):
+            if name in names:
+                yield f"{where}.{path}.name", f"container name {name!r} is used twice in the pod"
+            names.add(name)
+        env = container.get("env")
+        if isinstance(env, list):
+            seen: set[str] = set()
+            for index, variable in enumerate(env):
+                variable_name = variable.get("name") if isinstance(variable, dict) else None
+                if isinstance(variable_name, str):
+                    if variable_name in seen:
+                        yield (f"{where}.{path}.env[{index}]",
+                               f"{variable_name} is set twice; Kubernetes keeps the last one silently")
+                    seen.add(variable_name)
+
+
+def _template_labels(workload: dict[str, Any]) -> dict[str, Any]:
+    spec = workload.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
+    metadata = template.get("metadata") if isinstance(template, dict) else None
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    if isinstance(labels, dict):
+        return labels
+    metadata = workload.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    return labels if isinstance(labels, dict) else {}
+
+
+def _selector_keys(workload: dict[str, Any]) -> set[str]:
+    spec = workload.get("spec")
+    selector = spec.get("selector") if isinstance(spec, dict) else None
+    keys: set[str] = set()
+    if isinstance(selector, dict):
+        match_labels = selector.get("matchLabels")
+        if isinstance(match_labels, dict):
+            keys.update(str(key) for key in match_labels)
+        expressions = selector.get("matchExpressions")
+        if isinstance(expressions, list):
+            keys.update(str(e.get("key")) for e in expressions if isinstance(e, dict))
+    return keys
+
+
+def _name_from_reference(image: str) -> str:
+    """clouddriver's docker image binding: the image without `@digest`, else without what follows the last `:`."""
+    at = image.find("@")
+    if at >= 0:
+        return image[:at]
+    colon = image.rfind(":")
+    return image[:colon] if colon >= 0 else image
+
+
+def bindable_image(name: str) -> str:
+    """How to write the container image so that clouddriver binds the docker artifact `name` to it.
+
+    The artifact name itself, unless the registry has a port (`host:5000/repo`): clouddriver would then strip
+    `:5000/repo` as if it were a tag, so a placeholder tag is added, which binding replaces.
+    """
+    return name if _name_from_reference(name) == name else f"{name}:bound-by-spinnaker"
+
+
+def check_pipeline(pipeline: Any, ctx: Context) -> list[Finding]:
+    """Every finding of one pipeline."""
+    if not isinstance(pipeline, dict):
+        return [("", f"a pipeline is a JSON object, not {type(pipeline).__name__}")]
+    return _Checker(pipeline, ctx).run()
+
+
+# ---- applications and clouddriver configs --------------------------------------------------------------------
+
+
+def check_application(application: Any, ctx: Context) -> list[Finding]:
+    """`spin application save --file` input: name, owner email, cloud providers."""
+    if not isinstance(application, dict):
+        return [("", f"an application is a JSON object, not {type(application).__name__}")]
+    findings: list[Finding] = []
+    name = application.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{0,62}", name):
+        findings.append(("name", f"{json.dumps(name)}: Kubernetes application names begin with a letter and have "
+                                 f"at most 63 letters, digits and dashes (deck's validator)"))
+    elif ctx.application is not None and name != ctx.application:
+        findings.append(("name", f"is {name!r}, expected {ctx.application!r}"))
+    providers = application.get("cloudProviders")
+    if not isinstance(providers, str) or "kubernetes" not in providers.split(","):
+        findings.append(("cloudProviders", "must be a comma-separated string that includes kubernetes"))
+    email = application.get("email")
+    if email is not None and (not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
+        findings.append(("email", f"{json.dumps(email)} is not an e-mail address; Front50 needs an owner"))
+    return findings
+
+
+def accounts_from_clouddriver(config: Any) -> Accounts:
+    """The accounts a clouddriver config (clouddriver-local.yml or clouddriver.yml) defines."""
+    docker: set[str] = set()
+    kubernetes: dict[str, frozenset[str] | None] = {}
+    if isinstance(config, dict):
+        for key in ("dockerRegistry", "docker-registry"):
+            section = config.get(key)
+            if isinstance(section, dict):
+                for account in section.get("accounts") or []:
+                    if isinstance(account, dict) and isinstance(account.get("name"), str):
+                        docker.add(account["name"])
+        section = config.get("kubernetes")
+        if isinstance(section, dict):
+            for account in section.get("accounts") or []:
+                if isinstance(account, dict) and isinstance(account.get("name"), str):
+                    namespaces = account.get("namespaces")
+                    kubernetes[account["name"]] = (
+                        frozenset(str(n) for n in namespaces) if isinstance(namespaces, list) and namespaces else None
+                    )
+    return Accounts(frozenset(docker), kubernetes)
+
+
+def check_clouddriver(config: Any, repositories: Sequence[str] | None = None) -> list[Finding]:
+    """clouddriver-local.yml: the Harbor registry account and the Kubernetes accounts."""
+    if not isinstance(config, dict):
+        return [("", "a clouddriver config is a mapping")]
+    findings: list[Finding] = []
+    names: dict[str, str] = {}
+    registry = config.get("dockerRegistry")
+    if not isinstance(registry, dict) or registry.get("enabled") is not True:
+        findings.append(("dockerRegistry.enabled", "must be true, or clouddriver ignores the registry accounts"))
+    for index, account in enumerate((registry or {}).get("accounts") or [] if isinstance(registry, dict) else []):
+        path = f"dockerRegistry.accounts[{index}]"
+        if not isinstance(account, dict):
+            findings.append((path, "must be a mapping"))
+            continue
+        name = account.get("name")
+        if isinstance(name, str):
+            if name in names:
+                findings.append((f"{path}.name", f"{name!r} is also {names[name]}; account names must be unique"))
+            names.setdefault(name, path)
+        if not isinstance(account.get("address"), str) or not account["address"].startswith(("https://", "http://")):
+            findings.append((f"{path}.address", "must be the registry URL (https://host[:port])"))
+        if account.get("password"):
+            findings.append((f"{path}.password", "a secret in the generated config; use passwordFile or "
+                                                 "passwordCommand"))
+        if not account.get("passwordFile") and not account.get("passwordCommand"):
+            findings.append((path, "needs passwordFile or passwordCommand (Harbor does not serve anonymous "
+                                   "tag lists for private projects)"))
+        if account.get("trackDigests") is not True:
+            findings.append((f"{path}.trackDigests", "must be true: without it Igor never notices a re-pushed "
+                                                     "latest tag"))
+        listed = account.get("repositories")
+        if not isinstance(listed, list) or not listed:
+            findings.append((f"{path}.repositories", "must list the repositories: Harbor restricts /v2/_catalog "
+                                                     "to administrators, so clouddriver would see none"))
+        elif repositories is not None:
+            missing = sorted(set(repositories) - {str(r) for r in listed})
+            if missing:
+                findings.append((f"{path}.repositories", f"misses {', '.join(missing)}"))
+    kubernetes = config.get("kubernetes")
+    if not isinstance(kubernetes, dict) or kubernetes.get("enabled") is not True:
+        findings.append(("kubernetes.enabled", "must be true, or clouddriver ignores the Kubernetes accounts"))
+    for index, account in enumerate((kubernetes or {}).get("accounts") or [] if isinstance(kubernetes, dict) else []):
+        path = f"kubernetes.accounts[{index}]"
+        if not isinstance(account, dict):
+            findings.append((path, "must be a mapping"))
+            continue
+        name = account.get("name")
+        if not isinstance(name, str) or not name:
+            findings.append((f"{path}.name", "missing; clouddriver refuses an account without a name"))
+        else:
+            if name in names:
+                findings.append((f"{path}.name", f"{name!r} is also {names[name]}; account names must be unique"))
+            names.setdefault(name, path)
+        kubeconfig = account.get("kubeconfigFile")
+        if not isinstance(kubeconfig, str) or not kubeconfig.startswith("/"):
+            findings.append((f"{path}.kubeconfigFile", "must be an absolute path inside the clouddriver container"))
+        if account.get("namespaces") and account.get("omitNamespaces"):
+            findings.append((path, "at most one of namespaces and omitNamespaces (clouddriver refuses both)"))
+        if account.get("onlySpinnakerManaged") is not True:
+            findings.append((f"{path}.onlySpinnakerManaged", "must be true: clouddriver then caches only what "
+                                                             "Spinnaker deployed, which keeps big clusters fast"))
+    return findings
