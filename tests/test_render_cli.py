@@ -273,3 +273,54 @@ def test_an_invalid_document_leaves_no_new_directory(capsys: pytest.CaptureFixtu
     code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--templates", str(templates.parent))
     assert code == 1 and "concourse/petclinic.yml" in stderr and "'Build' is not a valid identifier" in stderr
     assert not out.exists()
+
+
+@pytest.fixture
+def big_config(tmp_path: Path) -> Path:
+    """The example fleet with 60 apps: enough for two render processes (25 apps each at least)."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    for index in range(59):
+        data["apps"][f"app-{index:02d}"] = {"git": {"uri": f"https://github.com/example/app-{index:02d}.git"}}
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_parallel_render_writes_the_same_bytes(capsys: pytest.CaptureFixture[str], big_config: Path,
+                                               tmp_path: Path) -> None:
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    assert run(capsys, "render", str(big_config), "--out", str(serial), "--jobs", "1")[0] == 0
+    code, stdout, stderr = run(capsys, "render", str(big_config), "--out", str(parallel), "--jobs", "2")
+    assert (code, stdout) == (0, "") and stderr.startswith(f"{60 * 6 + 2} written, 0 unchanged")
+    files = {path: content for path, (content, _, _) in snapshot(serial).items()}
+    assert {path: content for path, (content, _, _) in snapshot(parallel).items()} == files
+    before = snapshot(parallel)
+    code, _, stderr = run(capsys, "render", str(big_config), "--out", str(parallel), "--jobs", "2")
+    assert code == 0 and stderr.startswith(f"0 written, {60 * 6 + 2} unchanged") and snapshot(parallel) == before
+
+
+def test_parallel_render_writes_nothing_when_one_app_fails(capsys: pytest.CaptureFixture[str], big_config: Path,
+                                                           tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run(capsys, "render", str(big_config), "--out", str(out), "--jobs", "2")
+    before = snapshot(out)
+    templates = tmp_path / "templates" / "concourse"
+    templates.mkdir(parents=True)
+    steps = (ROOT / "templates" / "concourse" / "pipeline.yml.j2").read_text()
+    # Breaks the pipeline of one app only (the last chunk); the other chunks stage their files first.
+    broken = steps.replace("- put: image-release", "- put: {{ ('image-relase' if app.name == 'petclinic' "
+                                                   "else 'image-release') | json }}")
+    assert broken != steps
+    (templates / "pipeline.yml.j2").write_text(broken)
+    code, stdout, stderr = run(capsys, "render", str(big_config), "--out", str(out), "--jobs", "2",
+                               "--templates", str(templates.parent))
+    assert (code, stdout) == (1, "")
+    assert "concourse/petclinic.yml" in stderr and "unknown resource 'image-relase'" in stderr
+    assert "app-00" not in stderr
+    assert snapshot(out) == before
+    assert not list(out.rglob(".shiplane-*.tmp"))
+
+
+def test_jobs_must_be_positive(capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
+    code, stdout, stderr = run(capsys, "render", str(config), "--out", str(tmp_path / "out"), "--jobs", "0")
+    assert (code, stdout) == (2, "") and "--jobs 0: give 1 or more processes" in stderr

@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     render_cmd.add_argument("--only", metavar="APP", help="render one app (and the fleet-wide files)")
     render_cmd.add_argument("--templates", metavar="DIR", help="directory whose templates shadow the built-in ones")
+    render_cmd.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="processes to render with (default: one per CPU for large fleets, 1 below 50 apps)",
+    )
 
     validate_cmd = commands.add_parser("validate", help="validate the config and every rendered document")
     validate_cmd.add_argument("config")
@@ -59,7 +65,9 @@ def run(argv: Sequence[str], stderr: TextIO) -> int:
     args = _parser().parse_args(argv)
     if args.command == "render":
         fleet = config.load(args.config)
-        changes = render.render(fleet, TemplateSet(args.templates), args.out, check=args.check, only=args.only)
+        changes = render.render(
+            fleet, TemplateSet(args.templates), args.out, check=args.check, only=args.only, jobs=args.jobs
+        )
         if args.check:
             if changes.changed:
                 for path in changes.changed:

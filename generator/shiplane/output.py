@@ -37,6 +37,16 @@ class Changes:
         return sorted([*self.written, *self.removed])
 
 
+@dataclass
+class Staged:
+    """What one OutputDir staged, handed from a render worker process to the parent's OutputDir."""
+
+    files: list[tuple[Path, Path]]
+    created_dirs: list[Path]
+    written: list[str]
+    unchanged: list[str]
+
+
 class OutputDir:
     def __init__(self, root: str, *, check: bool, prune: bool = True) -> None:
         self.root = Path(root)
@@ -92,6 +102,24 @@ class OutputDir:
             self.abort()
             raise ShiplaneError(f"{target}: cannot write ({exc.strerror}); check the output directory") from None
         self._staged.append((Path(temp), target))
+
+    def export(self) -> Staged:
+        """Hand everything staged so far to another OutputDir (see absorb); this one forgets it."""
+        staged = Staged(self._staged, self._created_dirs, self.changes.written, self.changes.unchanged)
+        self._staged, self._created_dirs, self.changes = [], [], Changes()
+        return staged
+
+    def absorb(self, staged: Staged) -> None:
+        """Take over what another OutputDir on the same directory staged (a render worker's share)."""
+        self._staged.extend(staged.files)
+        self._created_dirs.extend(staged.created_dirs)
+        for relative in (*staged.written, *staged.unchanged):
+            if relative in self._produced:
+                self.abort()
+                raise ShiplaneError(f"{relative}: two documents would be written to the same file")
+            self._produced.add(relative)
+        self.changes.written.extend(staged.written)
+        self.changes.unchanged.extend(staged.unchanged)
 
     def _make_dirs(self, directory: Path) -> None:
         """mkdir -p, remembering what it created so that abort() can leave no empty directory behind."""

@@ -7,15 +7,18 @@ Nothing is renamed into place until every document of the run is valid.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TextIO
 
 from shiplane import concourse, spinnaker
 from shiplane.documents import Document, DocumentKind
 from shiplane.errors import ShiplaneError, UsageError
-from shiplane.model import Fleet
-from shiplane.output import Changes, OutputDir
+from shiplane.model import App, Fleet
+from shiplane.output import Changes, OutputDir, Staged
 from shiplane.templates import TemplateSet
 
 Validator = Callable[[Document, Fleet], list[str]]
@@ -28,19 +31,32 @@ VALIDATORS: dict[DocumentKind, Validator] = {
 }
 
 
-def documents(fleet: Fleet, templates: TemplateSet, only: str | None = None) -> Iterator[Document]:
-    """Every document of the fleet (or of one app plus the fleet-wide ones), app by app."""
-    apps = fleet.apps
-    if only is not None:
-        apps = tuple(app for app in apps if app.name == only)
-        if not apps:
-            names = ", ".join(app.name for app in fleet.apps)
-            raise UsageError(f"--only {only}: no such app in {fleet.source}; apps: {names}")
-    for app in apps:
-        yield from concourse.render_app(fleet, app, templates)
-        yield from spinnaker.render_app(fleet, app, templates)
+def select_apps(fleet: Fleet, only: str | None) -> tuple[App, ...]:
+    """All apps, or the one `--only` names (a usage error when there is none)."""
+    if only is None:
+        return fleet.apps
+    apps = tuple(app for app in fleet.apps if app.name == only)
+    if not apps:
+        names = ", ".join(app.name for app in fleet.apps)
+        raise UsageError(f"--only {only}: no such app in {fleet.source}; apps: {names}")
+    return apps
+
+
+def app_documents(fleet: Fleet, templates: TemplateSet, app: App) -> Iterator[Document]:
+    yield from concourse.render_app(fleet, app, templates)
+    yield from spinnaker.render_app(fleet, app, templates)
+
+
+def fleet_documents(fleet: Fleet, templates: TemplateSet) -> Iterator[Document]:
     for part in (concourse, spinnaker):
         yield from part.render_fleet(fleet, templates)
+
+
+def documents(fleet: Fleet, templates: TemplateSet, only: str | None = None) -> Iterator[Document]:
+    """Every document of the fleet (or of one app plus the fleet-wide ones), app by app."""
+    for app in select_apps(fleet, only):
+        yield from app_documents(fleet, templates, app)
+    yield from fleet_documents(fleet, templates)
 
 
 def validate(document: Document, fleet: Fleet) -> None:
@@ -77,26 +93,112 @@ def render(
     check: bool = False,
     only: str | None = None,
     stderr: TextIO = sys.stderr,
+    jobs: int | None = None,
 ) -> Changes:
-    """Render, validate and write (or, with `check`, compare) every document. All or nothing."""
+    """Render, validate and write (or, with `check`, compare) every document. All or nothing.
+
+    With more than one job, the apps are rendered by forked worker processes in chunks; each worker validates and
+    stages its documents as temporary files, and this process renames them into place only when every document of
+    every worker is valid.
+    """
+    apps = select_apps(fleet, only)
     output = OutputDir(out_dir, check=check, prune=only is None)
-    progress = Progress(1 if only else len(fleet.apps), stderr)
-    current_app: str | None = None
-    done = 0
+    progress = Progress(len(apps), stderr)
+    workers = _workers(jobs, len(apps))
     try:
-        for document in documents(fleet, templates, only):
-            if document.app is not None and document.app != current_app:
-                current_app = document.app
-                done += 1
-                progress.update(done, current_app)
-            validate(document, fleet)
-            output.stage(document.path, document.to_bytes())
+        if workers == 1:
+            for done, app in enumerate(apps, start=1):
+                _stage(app_documents(fleet, templates, app), fleet, output)
+                progress.update(done, app.name)
+        else:
+            _render_in_workers(fleet, templates, apps, output, workers=workers, progress=progress)
+        _stage(fleet_documents(fleet, templates), fleet, output)
     except BaseException:
         output.abort()
         raise
     finally:
         progress.finish()
     return output.commit()
+
+
+def _stage(documents: Iterable[Document], fleet: Fleet, output: OutputDir) -> None:
+    for document in documents:
+        validate(document, fleet)
+        output.stage(document.path, document.to_bytes())
+
+
+MIN_APPS_PER_WORKER = 25
+"""Below this many apps per process, forking costs more than it saves."""
+
+
+def _workers(jobs: int | None, apps: int) -> int:
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs {jobs}: give 1 or more processes")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    wanted = jobs if jobs is not None else len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return max(1, min(wanted, apps // MIN_APPS_PER_WORKER))
+
+
+# The state a forked worker renders with: set in the parent just before the fork, inherited by the children.
+_WORKER_STATE: tuple[Fleet, TemplateSet, str, bool] | None = None
+
+
+@dataclass(frozen=True)
+class _ChunkResult:
+    apps: int
+    last: str
+    staged: Staged | None
+    problems: tuple[str, ...]
+    usage_error: bool = False
+
+
+def _render_chunk(names: tuple[str, ...]) -> _ChunkResult:
+    """In a worker: render, validate and stage the documents of some apps. Never raises."""
+    assert _WORKER_STATE is not None
+    fleet, templates, out_dir, check = _WORKER_STATE
+    output = OutputDir(out_dir, check=check)
+    try:
+        for name in names:
+            _stage(app_documents(fleet, templates, fleet.app(name)), fleet, output)
+        return _ChunkResult(len(names), names[-1], output.export(), ())
+    except ShiplaneError as exc:
+        output.abort()
+        return _ChunkResult(len(names), names[-1], None, exc.problems, isinstance(exc, UsageError))
+    except BaseException as exc:  # a bug: report it in the parent, leave no temporary file behind
+        output.abort()
+        return _ChunkResult(len(names), names[-1], None, (f"internal error: {exc!r}",))
+
+
+def _render_in_workers(
+    fleet: Fleet,
+    templates: TemplateSet,
+    apps: tuple[App, ...],
+    output: OutputDir,
+    *,
+    workers: int,
+    progress: Progress,
+) -> None:
+    global _WORKER_STATE  # noqa: PLW0603 - handed to forked children, never read in this process
+    size = max(1, min(50, len(apps) // (workers * 8)))
+    chunks = [tuple(app.name for app in apps[i : i + size]) for i in range(0, len(apps), size)]
+    _WORKER_STATE = (fleet, templates, str(output.root), output.check)
+    problems: list[str] = []
+    usage_error = False
+    done = 0
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for result in pool.imap(_render_chunk, chunks):
+                done += result.apps
+                progress.update(done, result.last)
+                if result.staged is not None:
+                    output.absorb(result.staged)
+                problems.extend(result.problems)
+                usage_error = usage_error or result.usage_error
+    finally:
+        _WORKER_STATE = None
+    if problems:
+        raise (UsageError if usage_error else ShiplaneError)(problems)
 
 
 def validate_fleet(fleet: Fleet, templates: TemplateSet) -> int:
