@@ -12,11 +12,11 @@ Target for the whole generator (Concourse + Spinnaker): <= 15 s and <= 1 GB RSS 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
-import io
+import os
 import pstats
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,10 +27,9 @@ from typing import Any
 
 import yaml
 from shiplane import config
-from shiplane.cli import main as shiplane_main
 from shiplane.documents import Document
 from shiplane.output import OutputDir
-from shiplane.render import VALIDATORS, documents
+from shiplane.render import MIN_APPS_PER_WORKER, VALIDATORS, documents
 from shiplane.templates import TemplateSet
 
 
@@ -117,6 +116,41 @@ def render_once(config_path: Path, out: Path, phases: Phases) -> tuple[int, int,
     return count, len(changes.written), len(changes.unchanged), dict(kinds)
 
 
+def default_jobs(apps: int) -> int:
+    return max(1, min(len(os.sched_getaffinity(0)), apps // MIN_APPS_PER_WORKER))
+
+
+# Runs a command and prints, last on stderr, the largest resident set (KiB) of it and its descendants.
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def cli_runs(config_path: Path, out: Path, jobs: int | None) -> tuple[float, float, float] | None:
+    """`shiplane render` twice in fresh processes (first render, no-op render): seconds, seconds, peak RSS MB."""
+    command = [sys.executable, "-m", "shiplane", "render", str(config_path), "--out", str(out)]
+    if jobs is not None:
+        command += ["--jobs", str(jobs)]
+    seconds, rss = [], 0.0
+    for _ in range(2):
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True,
+                                check=False)
+        seconds.append(time.perf_counter() - start)
+        if result.returncode != 0:
+            print(f"FAIL: {' '.join(command)} exited {result.returncode}: {result.stderr[-2000:]}", file=sys.stderr)
+            return None
+        lines = result.stderr.splitlines()
+        rss = max(rss, int(lines[-1]) / 1024)  # the largest process: the CLI or one of its render workers
+    if not lines[0].startswith("0 written"):
+        print(f"FAIL: the no-op CLI render rewrote files: {result.stderr}", file=sys.stderr)
+        return None
+    return seconds[0], seconds[1], rss
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
@@ -154,12 +188,8 @@ def main() -> int:
         count2, written2, unchanged2, _ = render_once(config_path, root / "out", second)
         second_total = time.perf_counter() - start
 
-        start = time.perf_counter()
-        with contextlib.redirect_stderr(io.StringIO()):
-            code = shiplane_main(["render", str(config_path), "--out", str(root / "out-cli")])
-        cli_total = time.perf_counter() - start
-        if code != 0:
-            print("FAIL: shiplane render exited", code, file=sys.stderr)
+        cli = {jobs: cli_runs(config_path, root / f"out-cli-{jobs}", jobs) for jobs in (None, 1)}
+        if any(run is None for run in cli.values()):
             return 1
 
         print(f"documents: {count} ({', '.join(f'{k}: {v}' for k, v in sorted(kinds.items()))})")
@@ -169,7 +199,13 @@ def main() -> int:
             print(f"{phase:<40} {first.seconds.get(phase, 0):>12.2f} s {second.seconds.get(phase, 0):>12.2f} s")
         print(f"{'total (wall)':<40} {first_total:>12.2f} s {second_total:>12.2f} s")
         print()
-        print(f"shiplane render (the CLI, fresh directory): {cli_total:.2f} s")
+        print("shiplane render, the CLI as users run it (a fresh process each time):")
+        print(f"{'':<40} {'first render':>14} {'no-op render':>14} {'peak RSS':>10}")
+        for jobs, run in cli.items():
+            assert run is not None
+            label = f"--jobs {jobs}" if jobs else f"default ({default_jobs(args.apps)} processes)"
+            print(f"{label:<40} {run[0]:>12.2f} s {run[1]:>12.2f} s {run[2]:>7.0f} MB")
+        print()
         print(f"first render: {written} written, {unchanged} unchanged")
         print(f"no-op render: {written2} written, {unchanged2} unchanged (must be 0 written)")
         print(f"peak RSS: {rss_first:.0f} MB after the first render, {peak_rss_mb():.0f} MB at the end")
