@@ -399,7 +399,7 @@ def _payload(text: str, allowed: tuple[str, ...]) -> _Object:
     try:
         document = json.loads(text)
     except ValueError as problem:
-        raise ResourceError(f"stdin: not a JSON payload ({problem}); Concourse sends {{\"source\": …}}") from None
+        raise ResourceError(f'stdin: not a JSON payload ({problem}); Concourse sends {{"source": …}}') from None
     return _Object(document, "payload", allowed)
 
 
@@ -459,4 +459,3 @@ def _optional_nonempty(params: _Object, key: str) -> str | None:
     if value is not None and not value.strip():
         raise ResourceError(f"params.{key}: must not be empty; remove it or give a value")
     return value.strip() if value is not None else None
-
