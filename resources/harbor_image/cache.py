@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from harbor_image.models import Artifact
@@ -33,15 +32,32 @@ def cache_key(parts: list[object]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-@dataclass
 class State:
-    key: str
-    update_time: str | None = None
-    settled: bool = False  # False: update_time too close to "now" to trust (same-millisecond changes)
-    artifacts: dict[str, Artifact] = field(default_factory=dict)
-    verdicts: dict[str, list[str]] = field(default_factory=dict)  # "digest report_id" -> [state, reason]
-    triggered: dict[str, float] = field(default_factory=dict)  # digest -> epoch seconds of our POST scan
-    no_scanner_until: float = 0.0
+    """What one check leaves for the next (mutable; written back at the end of every check)."""
+
+    __slots__ = ("artifacts", "key", "no_scanner_until", "settled", "triggered", "update_time", "verdicts")
+
+    def __init__(
+        self,
+        key: str,
+        *,
+        update_time: str | None = None,
+        settled: bool = False,
+        artifacts: dict[str, Artifact] | None = None,
+        verdicts: dict[str, list[str]] | None = None,
+        triggered: dict[str, float] | None = None,
+        no_scanner_until: float = 0.0,
+    ) -> None:
+        self.key = key
+        self.update_time = update_time
+        # False: update_time too close to "now" to trust (another change may share its millisecond)
+        self.settled = settled
+        self.artifacts: dict[str, Artifact] = artifacts if artifacts is not None else {}
+        # "digest report_id" -> [state, reason]
+        self.verdicts: dict[str, list[str]] = verdicts if verdicts is not None else {}
+        # digest -> epoch seconds of our POST scan
+        self.triggered: dict[str, float] = triggered if triggered is not None else {}
+        self.no_scanner_until = no_scanner_until
 
     def to_json(self) -> dict[str, Any]:
         return {

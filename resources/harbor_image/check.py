@@ -19,10 +19,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from harbor_image.cache import Cache, State, cache_dir, cache_key
 from harbor_image.errors import ResourceError
@@ -82,8 +81,7 @@ def _epoch(value: str) -> float | None:
     return parsed.timestamp()
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A version the selection would emit: (tag, digest) with its position in the mode's order."""
 
     tag: str

@@ -9,8 +9,7 @@ report — is below ``fail_on``. ``Pending``/``Scheduled``/``Running`` mean "not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from harbor_image.models import Report, ScanSummary, Vulnerability
 
@@ -27,8 +26,7 @@ def severity_code(name: str) -> int:
     return SEVERITY_CODES.get(name.strip().lower(), UNRECOGNISED) if name else UNRECOGNISED
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """The gate's knobs (``source.scan`` merged with put's ``params.scan``)."""
 
     enabled: bool = True
@@ -47,8 +45,7 @@ class Policy:
         return [self.enabled, self.fail_on, sorted(self.allowlist), self.ignore_unfixed]
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     state: State
     reason: str
 

@@ -20,9 +20,8 @@ import ssl
 import time
 from base64 import b64encode
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import quote, urlencode, urlsplit
 
 from harbor_image.errors import ResourceError, harbor_error_text
@@ -41,8 +40,7 @@ USER_AGENT = "harbor-image-resource/0.1"
 ScanStart = Literal["accepted", "running", "no-scanner"]
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
     status: int
     headers: dict[str, str]
     body: bytes
@@ -54,8 +52,7 @@ class Response:
             raise ResourceError(f"Harbor answered {self.status} with a body that is not JSON") from None
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     artifacts: list[Artifact]
     total: int | None
     next_page: int | None

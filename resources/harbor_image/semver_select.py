@@ -17,13 +17,13 @@ The Python ``semver`` package is not used here: it rejects ``1.2`` and has none 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import total_ordering
+from functools import cache
+from typing import NamedTuple
 
 _U64 = 2**64 - 1
 _WS = r"[\t\n\f\r ]"  # Go's \s (ASCII only)
 
-_LOOSE = re.compile(
+_LOOSE = (
     r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?"
     r"(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
     r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
@@ -37,10 +37,20 @@ _CV = (
     r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
 )
 _OPS = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^"
-_CONSTRAINT = re.compile(rf"{_WS}*({_OPS}){_WS}*({_CV}){_WS}*")
-_RANGE = re.compile(rf"{_WS}*({_CV}){_WS}+-{_WS}+({_CV}){_WS}*")
-_FIND = re.compile(rf"({_OPS}){_WS}*({_CV})")
-_VALID = re.compile(rf"({_WS}*({_OPS}){_WS}*({_CV}){_WS}*)((?:{_WS}+|,{_WS}*)({_OPS}){_WS}*({_CV}){_WS}*)*")
+
+
+@cache
+def _pattern(name: str) -> re.Pattern[str]:
+    """The regular expressions, compiled on first use (most checks are not in semver mode)."""
+    sources = {
+        "loose": _LOOSE,
+        "constraint": rf"{_WS}*({_OPS}){_WS}*({_CV}){_WS}*",
+        "range": rf"{_WS}*({_CV}){_WS}+-{_WS}+({_CV}){_WS}*",
+        "find": rf"({_OPS}){_WS}*({_CV})",
+        "valid": rf"({_WS}*({_OPS}){_WS}*({_CV}){_WS}*)((?:{_WS}+|,{_WS}*)({_OPS}){_WS}*({_CV}){_WS}*)*",
+    }
+    return re.compile(sources[name])
+
 
 DEFAULT_PRE_RELEASE_PREFIXES = ("alpha", "beta", "rc")
 
@@ -78,22 +88,26 @@ def _segment(text: str | None) -> int:
     return value
 
 
-@total_ordering
-@dataclass(frozen=True, eq=False)
 class Version:
     """A parsed version; ``original`` is the tag as written (``v1.2`` stays ``v1.2``)."""
 
-    major: int
-    minor: int
-    patch: int
-    pre: str
-    metadata: str
-    original: str
+    __slots__ = ("major", "metadata", "minor", "original", "patch", "pre")
+
+    def __init__(self, major: int, minor: int, patch: int, pre: str, metadata: str, original: str) -> None:  # noqa: PLR0917
+        self.major = major
+        self.minor = minor
+        self.patch = patch
+        self.pre = pre
+        self.metadata = metadata
+        self.original = original
+
+    def __repr__(self) -> str:
+        return f"Version({self.original!r})"
 
     @classmethod
     def parse(cls, text: str) -> Version:
         """Masterminds ``NewVersion`` in its default coercing mode."""
-        match = _LOOSE.fullmatch(text)
+        match = _pattern("loose").fullmatch(text)
         if match is None:
             raise SemverError(f"{text!r} is not a semantic version")
         pre = match.group(5) or ""
@@ -122,6 +136,15 @@ class Version:
 
     def __lt__(self, other: Version) -> bool:
         return self.compare(other) < 0
+
+    def __le__(self, other: Version) -> bool:
+        return self.compare(other) <= 0
+
+    def __gt__(self, other: Version) -> bool:
+        return self.compare(other) > 0
+
+    def __ge__(self, other: Version) -> bool:
+        return self.compare(other) >= 0
 
     def __hash__(self) -> int:
         return hash((self.major, self.minor, self.patch, self.pre))
@@ -172,8 +195,7 @@ def _is_x(text: str) -> bool:
     return text in ("x", "X", "*")
 
 
-@dataclass(frozen=True)
-class _Constraint:
+class _Constraint(NamedTuple):
     op: str
     orig: str
     con: Version
@@ -281,7 +303,7 @@ _OPERATIONS = {
 def _parse_one(text: str) -> _Constraint:
     if text == "":
         return _Constraint("", "", Version(0, 0, 0, "", "", "0.0.0"), True, False, False)
-    match = _CONSTRAINT.fullmatch(text)
+    match = _pattern("constraint").fullmatch(text)
     if match is None:
         raise SemverError(f"improper constraint: {text!r}")
     op, orig = match.group(1), match.group(2)
@@ -303,13 +325,12 @@ def _parse_one(text: str) -> _Constraint:
 
 def _rewrite_ranges(text: str) -> str:
     """``1.0 - 2.0`` becomes ``>= 1.0, <= 2.0`` (Masterminds rewrites each occurrence in place)."""
-    for match in list(_RANGE.finditer(text)):
+    for match in list(_pattern("range").finditer(text)):
         text = text.replace(match.group(0), f">= {match.group(1)}, <= {match.group(11)} ", 1)
     return text
 
 
-@dataclass(frozen=True)
-class Constraints:
+class Constraints(NamedTuple):
     """``||``-separated groups of AND-ed constraints."""
 
     text: str
@@ -322,9 +343,9 @@ class Constraints:
         groups: list[tuple[_Constraint, ...]] = []
         has_pre: list[bool] = []
         for part in rewritten.split("||"):
-            if _VALID.fullmatch(part) is None:
+            if _pattern("valid").fullmatch(part) is None:
                 raise SemverError(f"improper constraint: {part.strip()!r}")
-            pieces = [m.group(0) for m in _FIND.finditer(part)] or [part]
+            pieces = [m.group(0) for m in _pattern("find").finditer(part)] or [part]
             parsed = tuple(_parse_one(piece) for piece in pieces)
             groups.append(parsed)
             has_pre.append(any(c.con.pre for c in parsed))
@@ -335,8 +356,7 @@ class Constraints:
         return any(all(c.check(version, pre) for c in group) for group, pre in pairs)
 
 
-@dataclass(frozen=True)
-class SemverRules:
+class SemverRules(NamedTuple):
     """What semver mode accepts as a version tag (registry-image's rules, without variants)."""
 
     constraint: Constraints | None = None

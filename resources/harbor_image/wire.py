@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from harbor_image.errors import ResourceError
@@ -154,15 +153,14 @@ def _kind(value: Any) -> str:
     return "an object"
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """Which tags are versions: one tag, a full-match regex, or semantic versions."""
 
     mode: Mode
     tag: str = "latest"
     tag_explicit: bool = False
     regex: re.Pattern[str] | None = None
-    semver: SemverRules = field(default_factory=SemverRules)
+    semver: SemverRules = SemverRules()
 
     def fingerprint(self) -> list[object]:
         return [
@@ -175,8 +173,7 @@ class Selection:
         ]
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     url: str  # scheme://host[:port], no trailing slash
     scheme: str
     host: str  # host[:port] — the registry host for skopeo
@@ -184,7 +181,7 @@ class Source:
     project: str
     name: str  # the repository inside the project (may contain '/')
     username: str | None
-    password: str | None = field(repr=False)
+    password: str | None
     selection: Selection
     scan: Policy
     scan_timeout_text: str
@@ -192,9 +189,11 @@ class Source:
     insecure: bool
     debug: bool
 
+    def __repr__(self) -> str:
+        return f"Source(url={self.url!r}, repository={self.repository!r}, username={self.username!r}, password=***)"
 
-@dataclass(frozen=True)
-class Version:
+
+class Version(NamedTuple):
     tag: str
     digest: str
 
@@ -202,15 +201,13 @@ class Version:
         return {"tag": self.tag, "digest": self.digest}
 
 
-@dataclass(frozen=True)
-class GetParams:
+class GetParams(NamedTuple):
     format: Format = "rootfs"
     skip_download: bool = False
     gate: bool = True
 
 
-@dataclass(frozen=True)
-class PutParams:
+class PutParams(NamedTuple):
     image: str
     version: str | None
     additional_tags: str | None
@@ -219,21 +216,18 @@ class PutParams:
     scan_timeout_text: str
 
 
-@dataclass(frozen=True)
-class CheckRequest:
+class CheckRequest(NamedTuple):
     source: Source
     version: Version | None
 
 
-@dataclass(frozen=True)
-class InRequest:
+class InRequest(NamedTuple):
     source: Source
     version: Version
     params: GetParams
 
 
-@dataclass(frozen=True)
-class OutRequest:
+class OutRequest(NamedTuple):
     source: Source
     params: PutParams
 
