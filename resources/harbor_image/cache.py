@@ -50,7 +50,7 @@ class State:
     ) -> None:
         self.key = key
         self.update_time = update_time
-        # False: update_time too close to "now" to trust (another change may share its millisecond)
+        # False: the cache saw something update_time did not explain (an artifact gone); next check is cold
         self.settled = settled
         self.artifacts: dict[str, Artifact] = artifacts if artifacts is not None else {}
         # "digest report_id" -> [state, reason]

@@ -20,7 +20,6 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple, Protocol
 
 from harbor_image.cache import Cache, State, cache_dir, cache_key
@@ -38,7 +37,6 @@ TRIGGER_COOLDOWN = 1800.0  # don't POST again for the same digest within this ma
 NO_SCANNER_COOLDOWN = 600.0
 REPORT_LIMIT = 25  # vulnerability reports read per check (allowlist / ignore_unfixed)
 HELD_LINES = 20
-SETTLE_SECONDS = 2.0
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
@@ -69,16 +67,6 @@ def time_key(value: str) -> str:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
-
-
-def _epoch(value: str) -> float | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 class Candidate(NamedTuple):
@@ -251,7 +239,7 @@ class Checker:
         return result
 
     def check_listing(self, cursor: Version | None) -> list[Version]:
-        repository, date = self.client.get_repository()
+        repository, _date = self.client.get_repository()
         update_time = repository.get("update_time")
         update_time = update_time if isinstance(update_time, str) and update_time else None
         warm = (
@@ -269,23 +257,8 @@ class Checker:
             found = self.cold()
         self.state.update_time = update_time
         if self.path == "cold":
-            self.state.settled = self._settled(update_time, date)
+            self.state.settled = True
         return self.emit(found, cursor)
-
-    def _settled(self, update_time: str | None, date: str | None) -> bool:
-        """An update_time within a moment of Harbor's clock may be bumped again in the same millisecond."""
-        if update_time is None:
-            return False
-        changed = _epoch(update_time)
-        if changed is None:
-            return False
-        if date is None:
-            return self.now() - changed > SETTLE_SECONDS
-        try:
-            server_now = parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return False
-        return server_now - changed > SETTLE_SECONDS
 
     def cold(self) -> list[Candidate]:
         self.path = "cold"
