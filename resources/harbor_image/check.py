@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, Protocol
 from harbor_image.cache import Cache, State, cache_dir, cache_key
 from harbor_image.errors import ResourceError
 from harbor_image.gate import Policy, Verdict, evaluate
-from harbor_image.harbor import DIGEST_CHUNK, PAGE_SIZE, Page, ScanStart
+from harbor_image.harbor import DIGEST_CHUNK, PAGE_SIZE, Page, RepositoryState, ScanStart
 from harbor_image.log import Log
 from harbor_image.models import Artifact, Report
 from harbor_image.semver_select import Version as Semver
@@ -43,7 +43,7 @@ _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 class HarborAPI(Protocol):
     """What check needs from Harbor (the real client, or the property test's in-process model)."""
 
-    def get_repository(self) -> tuple[dict[str, Any], str | None]: ...
+    def repository_update_time(self) -> tuple[RepositoryState, str | None]: ...
     def get_artifact(self, reference: str) -> Artifact | None: ...
     def walk_artifacts(self, q: str, sort: str | None = ...) -> Iterator[Page]: ...
     def artifacts_by_digest(self, digests: list[str]) -> list[Artifact]: ...
@@ -239,9 +239,17 @@ class Checker:
         return result
 
     def check_listing(self, cursor: Version | None) -> list[Version]:
-        repository, _date = self.client.get_repository()
-        update_time = repository.get("update_time")
-        update_time = update_time if isinstance(update_time, str) and update_time else None
+        state, update_time = self.client.repository_update_time()
+        if state == "missing":
+            self.log.info(f"repository {self.source.repository} does not exist (yet)")
+            self.state.artifacts = {}
+            self.state.update_time = None
+            return []
+        if state == "forbidden":
+            self.log.info(
+                f"cannot read repository {self.source.repository} (no repository:read permission): every check "
+                f"lists all artifacts; grant repository:read for 2-request checks"
+            )
         warm = (
             self.had_cache
             and cursor is not None

@@ -38,6 +38,7 @@ _PAGE = re.compile(r"[?&]page=(\d+)")
 USER_AGENT = "harbor-image-resource/0.1"
 
 ScanStart = Literal["accepted", "running", "no-scanner"]
+RepositoryState = Literal["ok", "missing", "forbidden"]
 
 
 class Response(NamedTuple):
@@ -248,20 +249,22 @@ class Harbor:
 
     # -- endpoints -----------------------------------------------------------------------------------------------
 
-    def get_repository(self) -> tuple[dict[str, Any], str | None]:
-        """The repository record and the response's Date header."""
+    def repository_update_time(self) -> tuple[RepositoryState, str | None]:
+        """The repository's ``update_time``: ("ok", time), ("missing", None) on 404, ("forbidden", None) on 401/403.
+
+        Reading a repository needs ``repository:read``; anonymous access to a public project and robots created
+        without it cannot, and check then falls back to listing every time.
+        """
         response = self.request("GET", self.repo_path)
         if response.status == 404:
-            raise ResourceError(
-                f"repository {self.source.repository} not found in {self.source.url} "
-                f"(check source.repository and that the account may read project {self.source.project})"
-            )
+            return "missing", None
+        if response.status in (401, 403):
+            return "forbidden", None
         if response.status != 200:
             raise self.fail(response, f"reading repository {self.source.repository}")
         document = response.json()
-        if not isinstance(document, dict):
-            raise ResourceError(f"reading repository {self.source.repository}: Harbor answered a non-object")
-        return document, response.headers.get("date")
+        value = document.get("update_time") if isinstance(document, dict) else None
+        return "ok", value if isinstance(value, str) and value else None
 
     def artifact_path(self, reference: str) -> str:
         return f"{self.repo_path}/artifacts/{quote(reference, safe=':')}"

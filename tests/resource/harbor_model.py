@@ -13,11 +13,10 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 
 from harbor_image.gate import SEVERITY_CODES
-from harbor_image.harbor import PAGE_SIZE, Page, ScanStart
+from harbor_image.harbor import PAGE_SIZE, Page, RepositoryState, ScanStart
 from harbor_image.models import REPORT_MIME_TYPES, Artifact, Report
 
 ALLOWED_CVE = "CVE-ALLOWED"
@@ -153,10 +152,9 @@ class ModelHarbor:
             document["scan_overview"] = {REPORT_MIME_TYPES[0]: entry}
         return document
 
-    def get_repository(self) -> tuple[dict[str, Any], str | None]:
+    def repository_update_time(self) -> tuple[RepositoryState, str | None]:
         self.requests += 1
-        date = format_datetime(datetime.fromtimestamp(self.now_ms / 1000, UTC), usegmt=True)
-        return {"name": "team/app", "update_time": iso(self.update_ms)}, date
+        return "ok", iso(self.update_ms)
 
     def get_artifact(self, reference: str) -> Artifact | None:
         self.requests += 1
