@@ -13,7 +13,7 @@ import tarfile
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harbor_image.errors import ResourceError
+from harbor_image.errors import ResourceError, one_line
 
 Kind = Literal["docker-archive", "oci-archive", "oci-layout"]
 INDEX_MEDIA_TYPES = (
@@ -45,7 +45,8 @@ def detect(path: str) -> LocalImage:
         with tarfile.open(path, "r:*") as archive:
             names = {name.lstrip("./") for name in archive.getnames()}
     except (tarfile.TarError, OSError) as problem:
-        raise ResourceError(f"params.image: {path} is not a tar archive or OCI layout ({problem})") from None
+        reason = one_line(str(problem).splitlines()[0]) if str(problem) else type(problem).__name__
+        raise ResourceError(f"params.image: {path} is not a tar archive or OCI layout ({reason})") from None
     if "oci-layout" in names and "index.json" in names:
         return LocalImage(path, "oci-archive")
     if "manifest.json" in names:
