@@ -17,7 +17,7 @@ from typing import Any
 
 from harbor_image.models import Artifact
 
-FORMAT = 3
+FORMAT = 4
 ENV_DIR = "HARBOR_IMAGE_CACHE_DIR"
 
 
@@ -33,39 +33,95 @@ def cache_key(parts: list[object]) -> str:
 
 
 class State:
-    """What one check leaves for the next (mutable; written back at the end of every check)."""
+    """What one check leaves for the next.
 
-    __slots__ = ("artifacts", "key", "no_scanner_until", "settled", "triggered", "update_time", "verdicts")
+    Artifacts stay in their stored list form until a check asks for one (a warm check on 10,000 artifacts looks at
+    a handful), and ``order`` keeps the selection's versions as the last cold walk sorted them, so a warm check
+    neither re-parses every artifact nor re-sorts every version. ``dirty`` says whether anything must be written.
+    """
 
-    def __init__(
-        self,
-        key: str,
-        *,
-        update_time: str | None = None,
-        settled: bool = False,
-        artifacts: dict[str, Artifact] | None = None,
-        verdicts: dict[str, list[str]] | None = None,
-        triggered: dict[str, float] | None = None,
-        no_scanner_until: float = 0.0,
-    ) -> None:
+    __slots__ = (
+        "_parsed",
+        "_raw",
+        "dirty",
+        "key",
+        "no_scanner_until",
+        "order",
+        "settled",
+        "triggered",
+        "update_time",
+        "verdicts",
+    )
+
+    def __init__(self, key: str) -> None:
         self.key = key
-        self.update_time = update_time
+        self.update_time: str | None = None
         # False: the cache saw something update_time did not explain (an artifact gone); next check is cold
-        self.settled = settled
-        self.artifacts: dict[str, Artifact] = artifacts if artifacts is not None else {}
+        self.settled = False
+        self._raw: dict[str, Any] = {}
+        self._parsed: dict[str, Artifact] = {}
+        # [[tag, digest], …] oldest first: the versions of the selection at the last cold walk
+        self.order: list[list[str]] = []
         # "digest report_id" -> [state, reason]
-        self.verdicts: dict[str, list[str]] = verdicts if verdicts is not None else {}
+        self.verdicts: dict[str, list[str]] = {}
         # digest -> epoch seconds of our POST scan
-        self.triggered: dict[str, float] = triggered if triggered is not None else {}
-        self.no_scanner_until = no_scanner_until
+        self.triggered: dict[str, float] = {}
+        self.no_scanner_until = 0.0
+        self.dirty = True
+
+    # -- artifacts -------------------------------------------------------------------------------------------
+
+    def artifact(self, digest: str) -> Artifact | None:
+        found = self._parsed.get(digest)
+        if found is None and digest in self._raw:
+            try:
+                found = Artifact.from_cache(digest, self._raw[digest])
+            except (TypeError, ValueError, IndexError, KeyError):
+                self.forget(digest)
+                return None
+            self._parsed[digest] = found
+        return found
+
+    def digests(self) -> set[str]:
+        return set(self._raw) | set(self._parsed)
+
+    def all_artifacts(self) -> list[Artifact]:
+        return [a for a in (self.artifact(d) for d in self.digests()) if a is not None]
+
+    def replace_all(self, artifacts: dict[str, Artifact]) -> None:
+        self._raw, self._parsed = {}, dict(artifacts)
+        self.dirty = True
+
+    def put(self, artifact: Artifact) -> None:
+        stored = artifact.to_cache()
+        previous = self._raw.get(artifact.digest)
+        if previous is None and artifact.digest in self._parsed:
+            previous = self._parsed[artifact.digest].to_cache()
+        if previous != stored:
+            self.dirty = True
+        self._parsed[artifact.digest] = artifact
+        self._raw[artifact.digest] = stored
+
+    def forget(self, digest: str) -> None:
+        self._raw.pop(digest, None)
+        self._parsed.pop(digest, None)
+        self.settled = False
+        self.dirty = True
+
+    # -- persistence -----------------------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
+        artifacts = dict(self._raw)
+        for digest, artifact in self._parsed.items():
+            if digest not in artifacts:
+                artifacts[digest] = artifact.to_cache()
         return {
             "format": FORMAT,
             "key": self.key,
             "update_time": self.update_time,
             "settled": self.settled,
-            "artifacts": {digest: a.to_cache() for digest, a in self.artifacts.items()},
+            "artifacts": artifacts,
+            "order": self.order,
             "verdicts": self.verdicts,
             "triggered": self.triggered,
             "no_scanner_until": self.no_scanner_until,
@@ -76,19 +132,21 @@ class State:
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
             return None
         try:
-            artifacts = {str(d): Artifact.from_cache(str(d), v) for d, v in dict(data["artifacts"]).items()}
-            verdicts = {str(k): [str(v[0]), str(v[1])] for k, v in dict(data["verdicts"]).items()}
-            triggered = {str(k): float(v) for k, v in dict(data["triggered"]).items()}
+            state = cls(key)
+            artifacts = data["artifacts"]
+            order = data["order"]
+            if not isinstance(artifacts, dict) or not isinstance(order, list):
+                return None
+            state._raw = artifacts
+            state.order = [[str(tag), str(digest)] for tag, digest in order]
+            state.verdicts = {str(k): [str(v[0]), str(v[1])] for k, v in dict(data["verdicts"]).items()}
+            state.triggered = {str(k): float(v) for k, v in dict(data["triggered"]).items()}
             update_time = data.get("update_time")
-            return cls(
-                key=key,
-                update_time=str(update_time) if update_time is not None else None,
-                settled=bool(data.get("settled")),
-                artifacts=artifacts,
-                verdicts=verdicts,
-                triggered=triggered,
-                no_scanner_until=float(data.get("no_scanner_until") or 0.0),
-            )
+            state.update_time = str(update_time) if update_time is not None else None
+            state.settled = bool(data.get("settled"))
+            state.no_scanner_until = float(data.get("no_scanner_until") or 0.0)
+            state.dirty = False
+            return state
         except (KeyError, TypeError, ValueError, IndexError):
             return None
 
@@ -116,7 +174,8 @@ class Cache:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(state.to_json(), handle, separators=(",", ":"))
+                # json.dumps runs the C encoder on the whole document; json.dump streams through Python code
+                handle.write(json.dumps(state.to_json(), separators=(",", ":")))
             os.replace(temp, self.path)
         except OSError:
             with contextlib.suppress(OSError):

@@ -167,6 +167,7 @@ class Checker:
             result = evaluate(artifact.scan, self.policy, report)
         if remembered_key and result.final:
             self.state.verdicts[remembered_key] = [result.state, result.reason]
+            self.state.dirty = True
         return result
 
     def maybe_trigger(self, artifact: Artifact) -> str:
@@ -186,9 +187,11 @@ class Checker:
         outcome = self.client.scan(artifact.digest)
         if outcome == "no-scanner":
             self.state.no_scanner_until = now + NO_SCANNER_COOLDOWN
+            self.state.dirty = True
             self._report_no_scanner()
             return "not scanned (no scanner)"
         self.state.triggered[artifact.digest] = now
+        self.state.dirty = True
         return "not scanned: scan requested" if outcome == "accepted" else "scan already running"
 
     def _report_no_scanner(self) -> None:
@@ -213,7 +216,8 @@ class Checker:
         finally:
             if self.cache is not None:
                 self._prune()
-                self.cache.store(self.state)
+                if self.state.dirty:
+                    self.cache.store(self.state)
         return result
 
     def check_tag(self, cursor: Version | None) -> list[Version]:
@@ -235,14 +239,14 @@ class Checker:
             result.append(Version(tag, current.digest))
         else:
             self.log.info(f"{short(current.digest)} {tag}: {self.held_reason(current, verdict)}")
-        self.state.artifacts = {}
         return result
 
     def check_listing(self, cursor: Version | None) -> list[Version]:
         state, update_time = self.client.repository_update_time()
         if state == "missing":
             self.log.info(f"repository {self.source.repository} does not exist (yet)")
-            self.state.artifacts = {}
+            self.state.replace_all({})
+            self.state.order = []
             self.state.update_time = None
             return []
         if state == "forbidden":
@@ -263,7 +267,9 @@ class Checker:
             found = self.warm(cursor)
         if found is None:
             found = self.cold()
-        self.state.update_time = update_time
+        if self.state.update_time != update_time:
+            self.state.update_time = update_time
+            self.state.dirty = True
         if self.path == "cold":
             self.state.settled = True
         return self.emit(found, cursor)
@@ -274,28 +280,57 @@ class Checker:
         for page in self.client.walk_artifacts("tags=*"):
             for artifact in page.artifacts:
                 artifacts.setdefault(artifact.digest, artifact)
-        self.state.artifacts = artifacts
-        return candidates(artifacts.values(), self.source.selection)
+        self.state.replace_all(artifacts)
+        found = candidates(artifacts.values(), self.source.selection)
+        self.state.order = [[c.tag, c.digest] for c in found]
+        return found
 
     def warm(self, cursor: Version) -> list[Candidate] | None:
-        found = candidates(self.state.artifacts.values(), self.source.selection)
+        """Re-read only the cursor and the versions after it; None when a cold walk is needed (or cheaper)."""
+        state = self.state
+        try:
+            index = state.order.index([cursor.tag, cursor.digest])
+        except ValueError:
+            return self.warm_full(cursor)  # the cursor is not the tag the last walk chose for its digest
+        tail = state.order[index + 1 :]
+        watched = {cursor.digest} | {digest for _, digest in tail}
+        if not self.cheaper_than_cold(len(watched), len(state.order)):
+            return None
+        self.path = "warm"
+        if not self.refresh(watched, cursor):
+            return None
+        wanted = [cursor.digest, *(digest for _, digest in tail)]
+        subset = [a for a in (state.artifact(d) for d in dict.fromkeys(wanted)) if a is not None]
+        return candidates(subset, self.source.selection)
+
+    def warm_full(self, cursor: Version) -> list[Candidate] | None:
+        found = candidates(self.state.all_artifacts(), self.source.selection)
         position = self.cursor_position(found, cursor)
         if position is None:
             return None
         watched = {cursor.digest} | {c.digest for c in found if self.after(c, position, cursor)}
-        chunks = -(-len(watched) // DIGEST_CHUNK)
-        if chunks > max(1, -(-len(self.state.artifacts) // PAGE_SIZE)):
-            return None  # refreshing the held-back set would cost more than a cold walk
+        if not self.cheaper_than_cold(len(watched), len(found)):
+            return None
         self.path = "warm"
+        if not self.refresh(watched, cursor):
+            return None
+        return candidates(self.state.all_artifacts(), self.source.selection)
+
+    @staticmethod
+    def cheaper_than_cold(watched: int, known: int) -> bool:
+        """Refreshing ``watched`` digests (50 a request) must not cost more than listing ``known`` (100 a page)."""
+        return -(-watched // DIGEST_CHUNK) <= max(1, -(-known // PAGE_SIZE))
+
+    def refresh(self, watched: set[str], cursor: Version) -> bool:
+        """Re-read the watched artifacts; False when the cursor itself changed (then the check walks cold)."""
         fresh = {a.digest: a for a in self.client.artifacts_by_digest(sorted(watched))}
         for digest in watched:
             if digest in fresh:
-                self.state.artifacts[digest] = fresh[digest]
+                self.state.put(fresh[digest])
             else:
-                # gone without update_time moving: don't trust the cache next time
-                self.state.artifacts.pop(digest, None)
-                self.state.settled = False
-        return candidates(self.state.artifacts.values(), self.source.selection)
+                self.state.forget(digest)  # gone without update_time moving: don't trust the cache
+        current = self.state.artifact(cursor.digest)
+        return current is not None and cursor.tag in current.tag_names
 
     # -- cursor and output -------------------------------------------------------------------------------------
 
@@ -303,7 +338,7 @@ class Checker:
         """The cursor's place in the order, or None when its tag no longer points at its digest."""
         artifact = next((c.artifact for c in found if c.digest == cursor.digest), None)
         if artifact is None:
-            artifact = self.state.artifacts.get(cursor.digest)
+            artifact = self.state.artifact(cursor.digest)
         if artifact is None or cursor.tag not in artifact.tag_names:
             return None
         selection = self.source.selection
@@ -331,7 +366,7 @@ class Checker:
         result: list[Version] = []
         if cursor is not None and position is not None:
             artifact = next((c.artifact for c in found if c.digest == cursor.digest), None)
-            artifact = artifact or self.state.artifacts.get(cursor.digest)
+            artifact = artifact or self.state.artifact(cursor.digest)
             assert artifact is not None
             verdict = self.verdict(artifact)
             if verdict.passed:
@@ -371,14 +406,18 @@ class Checker:
         return result
 
     def _prune(self) -> None:
-        known = set(self.state.artifacts)
-        if self.source.selection.mode != "tag":
-            self.state.verdicts = {k: v for k, v in self.state.verdicts.items() if k.split(" ", 1)[0] in known}
-            self.state.triggered = {k: v for k, v in self.state.triggered.items() if k in known}
+        state = self.state
+        before = (len(state.verdicts), len(state.triggered))
+        if self.source.selection.mode != "tag" and self.path == "cold":
+            known = state.digests()
+            state.verdicts = {k: v for k, v in state.verdicts.items() if k.split(" ", 1)[0] in known}
+            state.triggered = {k: v for k, v in state.triggered.items() if k in known}
         horizon = self.now() - TRIGGER_COOLDOWN
-        self.state.triggered = {k: v for k, v in self.state.triggered.items() if v >= horizon}
-        if len(self.state.verdicts) > 5000:
-            self.state.verdicts = dict(list(self.state.verdicts.items())[-5000:])
+        state.triggered = {k: v for k, v in state.triggered.items() if v >= horizon}
+        if len(state.verdicts) > 5000:
+            state.verdicts = dict(list(state.verdicts.items())[-5000:])
+        if (len(state.verdicts), len(state.triggered)) != before:
+            state.dirty = True
 
 
 def run(request: CheckRequest, log: Log, client: HarborAPI, cache_directory: str | None = None) -> list[dict[str, str]]:
