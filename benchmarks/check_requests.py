@@ -94,21 +94,21 @@ def measure(harbor: HarborDouble, size: int, repeat: int, workdir: Path) -> dict
 
 
 def process_times(repeat: int) -> tuple[float, float, float]:
-    def median_ms(argv: list[str], stdin: str = "") -> float:
-        samples = []
-        for _ in range(repeat):
+    """Median wall times (ms), the three commands interleaved so machine noise hits them alike."""
+    invalid = json.dumps({"source": {"url": "https://h.example", "repository": "p/r", "tag_regx": "x"}})
+    commands = [
+        ([sys.executable, "-c", "import ssl, json"], ""),
+        ([sys.executable, "-c", "import harbor_image.cli, harbor_image.check, harbor_image.harbor"], ""),
+        # the whole executable up to its first network call: a payload that fails decoding after the imports
+        (CHECK, invalid),
+    ]
+    samples: list[list[float]] = [[], [], []]
+    for _ in range(repeat):
+        for index, (argv, stdin) in enumerate(commands):
             started = time.perf_counter()
             subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
-            samples.append(time.perf_counter() - started)
-        return statistics.median(samples) * 1000
-
-    baseline = median_ms([sys.executable, "-c", "import ssl, json"])
-    imports = median_ms(
-        [sys.executable, "-c", "import harbor_image.cli, harbor_image.check, harbor_image.harbor, harbor_image.wire"]
-    )
-    # the whole executable up to its first network call: a payload that fails decoding after the imports
-    invalid = json.dumps({"source": {"url": "https://h.example", "repository": "p/r", "tag_regx": "x"}})
-    executable = median_ms(CHECK, invalid)
+            samples[index].append(time.perf_counter() - started)
+    baseline, imports, executable = (statistics.median(s) * 1000 for s in samples)
     return baseline, imports, executable
 
 
@@ -157,7 +157,7 @@ def main() -> None:
             f"| {r['size']:,} | {r['cold_requests']} | {r['budget']} | {r['cold_seconds'] * 1000:.0f} ms "
             f"| {r['steady_requests']} | {r['steady_seconds'] * 1000:.0f} ms |"
         )
-    baseline, imports, executable = process_times(max(9, args.repeat * 3))
+    baseline, imports, executable = process_times(max(21, args.repeat * 7))
     print()
     print(f"python -c 'import ssl, json'                  {baseline:6.1f} ms")
     print(f"python -c 'import harbor_image check path'    {imports:6.1f} ms")
