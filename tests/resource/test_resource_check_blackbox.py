@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from datetime import timedelta
@@ -328,3 +329,13 @@ def test_tls_with_ca_certs(team_tls: Team, resource: Resource) -> None:
     run = resource.check(untrusted)
     assert run.returncode == 1
     assert "TLS verification failed" in run.stderr and "source.ca_certs" in run.stderr
+
+
+def test_the_cache_holds_no_secret(team: Team, resource: Resource) -> None:
+    team.harbor.seed("team/app", 3, tags=lambda i: [f"1.0.{i}"], scan=Outcome.clean())
+    resource.check(team.source(semver=True))
+    files = list(resource.cache_dir.iterdir())
+    assert len(files) == 1 and files[0].name.endswith(".json")
+    text = files[0].read_text()
+    assert team.password not in text and "Basic" not in text
+    assert len(json.loads(text)["artifacts"]) == 3

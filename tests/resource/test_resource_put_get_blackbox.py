@@ -362,3 +362,27 @@ def test_put_into_an_auto_scan_project(team: Team, resource: Resource, images: A
     assert "waiting for the scan of" in run.stderr
     assert not [r for r in harbor.requests if r.method == "POST"]
     assert harbor.tags("team/app") == {"3.1.0": image.digest}
+
+
+def test_get_retries_transient_errors_and_reports_401(
+    team: Team, resource: Resource, images: Any, tmp_path: Path
+) -> None:
+    harbor = team.harbor
+    harbor.scanner.set_default(Outcome.clean())
+    digest = harbor.push(images.build("flaky"), "team/app", "1.0.0")
+    harbor.rescan("team/app", digest)
+    version = {"tag": "1.0.0", "digest": digest}
+    unavailable = harbor.faults.add(r"/artifacts/sha256:", method="GET", times=2, status=503, retry_after=1)
+    reset = harbor.faults.add(r"/additions/vulnerabilities$", times=1, reset=True)
+    run = resource.get(tmp_path / "get", team.source(semver=True), version, skip_download=True)
+    assert run.returncode == 0, run.stderr
+    assert (unavailable.hits, reset.hits) == (2, 1)
+
+    wrong = team.source(semver=True, password="not-" + team.password)
+    run = resource.get(tmp_path / "denied", wrong, version, skip_download=True)
+    assert run.returncode == 1
+    assert "Harbor refused the credentials (401 UNAUTHORIZED: unauthorized)" in run.stderr
+    src = workspace(tmp_path, images.oci_archive(images.build("denied")))
+    run = resource.put(src, {**wrong, "semver": True}, image="image/image.tar", version="9.9.9")
+    assert run.returncode == 1
+    assert "pushing the image: the registry refused the credentials" in run.stderr
