@@ -75,6 +75,9 @@ class Scanner:
                 outcome = self.trigger(digest)
                 if outcome == "accepted" and before is not None:
                     stale = (before.report_id, before.end_time)
+            elif not always_scan:
+                # get with scan.trigger false: nothing will scan it, so don't wait scan.timeout for nothing
+                return GateResult(artifact, evaluate(before, policy), None)
             elif before is None:
                 self.log.info(f"{short(digest)} has no scan and scan.trigger is false: waiting for one (auto-scan)")
         artifact = self.wait(artifact, stale, policy, timeout_text)

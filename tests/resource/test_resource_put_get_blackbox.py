@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import shutil
 import subprocess
 import tarfile
@@ -386,3 +387,29 @@ def test_get_retries_transient_errors_and_reports_401(
     run = resource.put(src, {**wrong, "semver": True}, image="image/image.tar", version="9.9.9")
     assert run.returncode == 1
     assert "pushing the image: the registry refused the credentials" in run.stderr
+
+
+def test_get_without_trigger_fails_at_once_on_an_unscanned_artifact(
+    team: Team, resource: Resource, images: Any, tmp_path: Path
+) -> None:
+    digest = team.harbor.push(images.build("notrigger"), "team/app", "1.0.0")
+    source = team.source(semver=True, scan={"trigger": False})
+    run = resource.get(tmp_path / "get", source, {"tag": "1.0.0", "digest": digest}, skip_download=True)
+    assert run.returncode == 1
+    assert "does not pass the scan gate: not scanned" in run.stderr
+    assert not [r for r in team.harbor.requests if r.method == "POST"]
+
+
+def test_get_rootfs_of_a_multi_platform_image(team: Team, resource: Resource, images: Any, tmp_path: Path) -> None:
+    harbor = team.harbor
+    harbor.scanner.set_default(Outcome.clean())
+    amd64 = images.build("multi-amd64", files={"arch": "amd64"})
+    arm64 = images.build("multi-arm64", files={"arch": "arm64"}, architecture="arm64")
+    index = images.index(amd64, arm64)
+    digest = harbor.push(index, "team/app", "1.0.0")
+    dest = tmp_path / "get"
+    run = resource.get(dest, team.source(semver=True), {"tag": "1.0.0", "digest": digest})
+    assert run.returncode == 0, run.stderr
+    expected = "arm64" if platform.machine() in ("aarch64", "arm64") else "amd64"
+    assert (dest / "rootfs" / "arch").read_text() == expected  # this machine's platform
+    assert (dest / "digest").read_text() == digest  # the version stays the index digest
