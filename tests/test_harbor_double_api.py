@@ -10,10 +10,11 @@ import http.client
 import re
 import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from harbor_double import GENERIC_MIME, NATIVE_MIME, HarborDouble, HttpReply, Outcome, Vulnerability
+from harbor_double import GENERIC_MIME, NATIVE_MIME, HarborDouble, HarborError, HttpReply, Outcome, Vulnerability
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ZERO = "0001-01-01T00:00:00.000Z"
@@ -577,3 +578,48 @@ def test_seed_moves_repeated_tags_to_the_newest_artifact(harbor: HarborDouble) -
     seeded = harbor.seed("p/r", 3, tags=lambda i: ["latest", f"v{i}"], start=datetime.now(UTC) - timedelta(hours=1))
     assert harbor.tags("p/r") == {"latest": seeded[2].digest, "v0": seeded[0].digest, "v1": seeded[1].digest,
                                   "v2": seeded[2].digest}  # fmt: skip
+
+
+def test_seed_accepts_project_and_repository_separately(harbor: HarborDouble) -> None:
+    harbor.seed("team", "apps/web", 2)
+    harbor.seed("team/apps/web", 1)
+    assert len(harbor.digests("team/apps/web")) == 3
+    with pytest.raises(TypeError):
+        harbor.seed("no-slash", 3)
+
+
+def test_source_points_the_resource_at_the_double(harbor: HarborDouble, harbor_tls: HarborDouble) -> None:
+    assert harbor.source("team/app", tag="latest") == {
+        "url": harbor.url, "repository": "team/app", "username": "admin", "password": "Harbor12345",
+        "insecure": True, "tag": "latest",
+    }  # fmt: skip
+    tls = harbor_tls.source("team/app", username=None)
+    assert tls == {"url": harbor_tls.url, "repository": "team/app", "ca_certs": [harbor_tls.ca_pem]}
+
+
+def test_a_double_without_registry_serves_the_api(tmp_path: Path) -> None:
+    from harbor_double.standalone import running_double
+
+    with running_double(tmp_path) as double:
+        double.seed("team", "app", 3)
+        reply = double.request("GET", double.api_path("team/app", "/artifacts"))
+        assert reply.headers["X-Total-Count"] == "3"
+        assert double.request("GET", "/v2/team/app/manifests/1.0.0", auth=("admin", "Harbor12345")).status == 502
+
+
+def test_fake_push_follows_the_push_rules(harbor: HarborDouble) -> None:
+    harbor.create_project("team", auto_scan=True)
+    harbor.clock.freeze(datetime(2025, 1, 1, tzinfo=UTC))
+    first = harbor.fake_push("team/app", ["1.0.0", "latest"], scan=Outcome.severity("Low", duration=10))
+    assert harbor.tags("team/app") == {"1.0.0": first, "latest": first}
+    assert harbor.scan_status(first) == "Running"  # auto_scan started it on the push
+    harbor.clock.advance(60)
+    second = harbor.fake_push("team/app", ["1.1.0", "latest"])
+    assert harbor.tags("team/app") == {"1.0.0": first, "1.1.0": second, "latest": second}
+    latest = harbor.artifact("team/app", "latest").tags["latest"]
+    assert latest.push_time == datetime(2025, 1, 1, 0, 1, tzinfo=UTC)  # moved, renewed
+    assert harbor.artifact("team/app", first).push_time == datetime(2025, 1, 1, tzinfo=UTC)
+    assert harbor.repository("team/app").update_time == datetime(2025, 1, 1, 0, 1, tzinfo=UTC)
+    harbor.add_immutable_rule("team", tag_pattern="1.*")
+    with pytest.raises(HarborError, match="configured as immutable"):
+        harbor.fake_push("team/app", ["1.0.0"])

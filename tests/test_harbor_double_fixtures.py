@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 from fixtures import skopeo
-from fixtures.images import OCI_INDEX, Images, sha256_digest
+from fixtures.images import OCI_INDEX, Images, manifest_digest, sha256_digest
 from fixtures.registry import Registry
 from fixtures.tls import TestCA
 
@@ -93,3 +93,9 @@ def test_ca_signs_a_server_certificate_for_127_0_0_1(test_ca: TestCA) -> None:
     assert client.verify_mode == ssl.CERT_REQUIRED
     server = test_ca.server_context()
     assert isinstance(server, ssl.SSLContext)
+
+
+def test_manifest_digest_of_any_reference(images: Images) -> None:
+    image = images.build("digest-of")
+    assert manifest_digest(image.ref) == image.digest
+    assert manifest_digest(f"oci-archive:{images.oci_archive(image)}") == image.digest

@@ -5,17 +5,20 @@ ensured like Harbor (push by tag and by digest, tag moves, re-pushes), pulls cou
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fixtures import skopeo
-from fixtures.images import Images
+from fixtures.images import Images, sha256_digest
 from fixtures.registry import Registry
 from fixtures.skopeo import SkopeoError
+from fixtures.tls import TestCA
 from harbor_double import GENERIC_MIME, HarborDouble, Outcome, Vulnerability
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -377,3 +380,51 @@ def test_seeded_clock_and_push_times(harbor: HarborDouble, images: Images) -> No
     harbor.push(images.build("frozen"), "p/app", "v1")
     data = api_json(harbor, harbor.api_path("p/app", "/artifacts/v1"))
     assert data["push_time"] == "2025-07-17T04:16:48.294Z"
+
+
+def test_chunked_uploads_stream_through_and_are_counted(harbor: HarborDouble) -> None:
+    harbor.create_project("p")
+    token = harbor.request("GET", "/service/token?service=harbor-registry&scope=repository:p/chunk:pull,push").json()
+    bearer = {"Authorization": f"Bearer {token['token']}"}
+    started = harbor.request("POST", "/v2/p/chunk/blobs/uploads/", auth=None, headers=bearer)
+    assert started.status == 202
+    location = started.headers["Location"]
+    assert location.startswith("/v2/p/chunk/blobs/uploads/")  # relative, as the registry wrote it
+    parts = [b"a" * 70_000, b"b" * 30_000, b"c"]
+    connection = http.client.HTTPConnection("127.0.0.1", harbor.port, timeout=30)
+    try:
+        connection.request("PATCH", location, body=iter(parts), headers=bearer, encode_chunked=True)
+        patched = connection.getresponse()
+        patched.read()
+        assert patched.status == 202
+        location = patched.headers["Location"]
+    finally:
+        connection.close()
+    digest = sha256_digest(b"".join(parts))
+    separator = "&" if "?" in location else "?"
+    finished = harbor.request("PUT", f"{location}{separator}digest={digest}", auth=None, headers=bearer)
+    assert finished.status == 201
+    assert harbor.uploaded_bytes == 100_001
+    assert harbor.uploaded_blobs == [digest]
+    blob = harbor.request("GET", f"/v2/p/chunk/blobs/{digest}", auth=None, headers=bearer)
+    assert blob.body == b"".join(parts)
+
+
+def test_absolute_registry_locations_are_rewritten_to_the_double(
+    tmp_path: Path, images: Images, test_ca: TestCA
+) -> None:
+    upstream = Registry(tmp_path / "registry", relative_urls=False)
+    upstream.start()
+    double = HarborDouble(upstream, ca=test_ca)
+    double.start()
+    try:
+        double.create_project("p")
+        token = double.request("GET", "/service/token?service=harbor-registry&scope=repository:p/app:pull,push")
+        bearer = {"Authorization": f"Bearer {token.json()['token']}"}
+        started = double.request("POST", "/v2/p/app/blobs/uploads/", auth=None, headers=bearer)
+        assert started.headers["Location"].startswith(f"{double.url}/v2/p/app/blobs/uploads/")
+        digest = double.push(images.build("absolute", layer_size=50_000), "p/app", "v1")
+        assert double.tags("p/app") == {"v1": digest}
+    finally:
+        double.stop()
+        upstream.stop()

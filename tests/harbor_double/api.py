@@ -20,7 +20,7 @@ from .clock import fmt_time
 from .errors import HarborError, bad_request, forbidden, go_json, not_found, unauthorized, validation_failure
 from .query import links, page, parse_q
 from .scanner import DEFAULT_ACCEPT, NATIVE_MIME, SCAN_MIME_TYPES
-from .state import MANIFEST_TYPES, Artifact, Project, Repository, Tag, is_digest
+from .state import MANIFEST_TYPES, Artifact, Project, Reference, Repository, Tag, is_digest
 
 if TYPE_CHECKING:
     from .double import HarborDouble
@@ -239,10 +239,7 @@ class Api:
             data["addition_links"] = additions
         return data
 
-    def reference_json(self, reference: object) -> dict[str, object]:
-        from .state import Reference
-
-        assert isinstance(reference, Reference)
+    def reference_json(self, reference: Reference) -> dict[str, object]:
         data: dict[str, object] = {
             "parent_id": reference.parent_id,
             "child_id": reference.child_id,

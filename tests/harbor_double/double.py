@@ -29,7 +29,18 @@ from .faults import Faults
 from .registry_proxy import RegistryProxy
 from .scanner import Outcome, ScanConflict, Scanner
 from .server import Exchange, LoggedRequest, RequestLog, Server
-from .state import Artifact, HarborState, ImmutableRule, Project, Repository, Tag, fake_digest, iter_tags
+from .state import (
+    OCI_MANIFEST,
+    Artifact,
+    HarborState,
+    ImmutableRule,
+    ManifestInfo,
+    Project,
+    Repository,
+    Tag,
+    fake_digest,
+    iter_tags,
+)
 
 if TYPE_CHECKING:
     from fixtures.images import TestImage
@@ -41,6 +52,7 @@ ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "Harbor12345"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 ROLES = {"projectAdmin", "maintainer", "developer", "guest", "limitedGuest"}
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 
 
 @dataclass(frozen=True)
@@ -67,7 +79,8 @@ class HarborDouble:
 
     version = "v2.15.2-080b0220"
 
-    def __init__(self, registry: Registry, *, ca: TestCA | None = None) -> None:
+    def __init__(self, registry: Registry | None, *, ca: TestCA | None = None) -> None:
+        """`registry` None gives a double without a registry (API only; every /v2 registry call answers 502)."""
         self.registry = registry
         self.ca = ca
         self.clock = Clock()
@@ -76,7 +89,7 @@ class HarborDouble:
         self.state = HarborState(self.clock, Scanner(), Accounts())
         self.api = Api(self)
         self.proxy = RegistryProxy(self)
-        self.upstream_available = True
+        self._upstream_up = True
         self.internal_errors: list[str] = []
         self.upstream_errors: list[str] = []
         self.port = 0
@@ -109,12 +122,17 @@ class HarborDouble:
         return self.ca is None
 
     @property
+    def upstream_available(self) -> bool:
+        """False inside `registry_down()` or without a registry: registry calls then answer 502."""
+        return self._upstream_up and self.registry is not None and self.registry.running
+
+    @property
     def registry_address(self) -> tuple[str, int]:
-        return "127.0.0.1", self.registry.port
+        return "127.0.0.1", self.registry.port if self.registry else 0
 
     @property
     def registry_authorization(self) -> str:
-        return self.registry.basic_auth()
+        return self.registry.basic_auth() if self.registry else ""
 
     def start(self) -> None:
         context = self.ca.server_context() if self.ca else None
@@ -148,11 +166,11 @@ class HarborDouble:
     @contextlib.contextmanager
     def registry_down(self) -> Iterator[None]:
         """Harbor is up but its registry is not: registry calls answer 502 like Harbor's reverse proxy."""
-        self.upstream_available = False
+        self._upstream_up = False
         try:
             yield
         finally:
-            self.upstream_available = True
+            self._upstream_up = True
 
     def reset(self) -> None:
         """Forget everything: state, users, scanner configuration, faults, request log, counters, clock offset."""
@@ -160,12 +178,12 @@ class HarborDouble:
             self.clock.reset()
             accounts = Accounts()
             accounts.users[ADMIN_USERNAME] = User(ADMIN_USERNAME, ADMIN_PASSWORD, sysadmin=True)
-            self.state.__init__(self.clock, Scanner(), accounts)  # type: ignore[misc]
+            self.state.reset(Scanner(), accounts)
             self.state.create_project("library", {"public": "true"})
         self.faults.clear()
         self.log.clear()
         self.proxy.uploads.reset()
-        self.upstream_available = True
+        self._upstream_up = True
         self.internal_errors.clear()
         self.upstream_errors.clear()
 
@@ -400,8 +418,9 @@ class HarborDouble:
 
     def seed(
         self,
-        repository: str,
-        count: int,
+        project: str,
+        repository: str | int,
+        count: int | None = None,
         *,
         tags: Callable[[int], Iterable[str] | str | None] | None = None,
         start: datetime | None = None,
@@ -410,13 +429,21 @@ class HarborDouble:
         scan_status: str | Callable[[int], str | None] | None = None,
         salt: str = "",
     ) -> list[SeededArtifact]:
-        """Create `count` synthetic artifacts in `repository` (no registry blobs), oldest first.
+        """Create `count` synthetic artifacts (no registry blobs), oldest first.
 
-        `tags(i)` gives the tags of artifact i (default `1.0.i`; None/[] for untagged); push times start at `start`
-        (default: count*interval seconds ago) and grow by `interval`; `scan` is an Outcome (or a function of i)
-        for a report that finished at push time + 1s; `scan_status` ("Pending", "Running", "Error", …) leaves the
-        report in that state instead. The project is created when missing.
+        Call it `seed("team", "app", 10_000, …)` or `seed("team/app", 10_000, …)`. `tags(i)` gives the tags of
+        artifact i (default `1.0.i`; None/[] for untagged); push times start at `start` (default: count*interval
+        seconds ago) and grow by `interval`; `scan` is an Outcome (or a function of i) for a report that finished
+        at push time + 1s; `scan_status` ("Pending", "Running", "Error", …) leaves the report in that state
+        instead. The project is created when missing.
         """
+        if isinstance(repository, int):
+            full_name, count = project, repository
+        else:
+            full_name = f"{project}/{repository}"
+        if count is None or "/" not in full_name:
+            raise TypeError('seed(project, repository, count, …) or seed("project/repository", count, …)')
+        repository = full_name
         tag_fn = tags or (lambda i: f"1.0.{i}")
         with self.state.lock:
             project_name = repository.split("/", 1)[0]
@@ -473,6 +500,52 @@ class HarborDouble:
                 repo.update_time = max(repo.update_time, seeded[-1].push_time)
             self.state.changed()
             return seeded
+
+    def fake_push(
+        self,
+        repository: str,
+        tags: Iterable[str] = (),
+        *,
+        digest: str | None = None,
+        scan: Outcome | None = None,
+    ) -> str:
+        """A push without registry content: the artifact and its tags are ensured exactly as a real push would
+        (push_time now, tags created or moved, repository touched, scan-on-push when the project has auto_scan),
+        one manifest PUT per tag like `docker push`. `scan` sets the scanner outcome for this digest first.
+        Returns the digest. The project must exist.
+        """
+        with self.state.lock:
+            self.state.project(repository.split("/", 1)[0])
+            digest = digest or fake_digest(repository, "push", self.state.next_id("synthetic"))
+            if scan is not None:
+                self.state.scanner.by_digest[digest] = scan
+            now = self.clock.now()
+            created = now.isoformat().replace("+00:00", "Z")
+            info = ManifestInfo(
+                manifest_media_type=OCI_MANIFEST,
+                media_type=OCI_CONFIG,
+                artifact_type=OCI_CONFIG,
+                size=2_000_000,
+                type="IMAGE",
+                extra_attrs={"architecture": "amd64", "author": "", "config": {}, "created": created, "os": "linux"},
+            )
+            names: list[str | None] = [*tags] or [None]
+            for tag in names:
+                existing = self.state.repositories.get(repository)
+                if (
+                    tag is not None
+                    and existing is not None
+                    and tag in existing.tags
+                    and self.state.tag_immutable(repository, tag)
+                ):
+                    short = repository.split("/", 1)[1]
+                    message = f"Failed to process request due to '{short}:{tag}' configured as immutable."
+                    raise HarborError("PRECONDITION", message)
+                _, artifact = self.state.ensure_artifact(repository, digest, info)
+                if tag is not None:
+                    self.state.ensure_tag(artifact, tag)
+                self.on_push(artifact, tag)
+            return digest
 
     def tag(self, repository: str, reference: str, name: str) -> None:
         """Put tag `name` on an artifact as a push by tag would (creating it, or moving it from another artifact)."""
@@ -544,6 +617,24 @@ class HarborDouble:
         self.proxy.uploads.reset()
 
     # --- talking to the double -----------------------------------------------------------------------------
+    def source(
+        self,
+        repository: str,
+        *,
+        username: str | None = ADMIN_USERNAME,
+        password: str | None = ADMIN_PASSWORD,
+        **extra: object,
+    ) -> dict[str, object]:
+        """A resource `source` for this double: url, repository, credentials and TLS (`insecure` or `ca_certs`)."""
+        source: dict[str, object] = {"url": self.url, "repository": repository}
+        if username is not None:
+            source |= {"username": username, "password": password}
+        if self.ca is not None:
+            source["ca_certs"] = [self.ca.ca_pem]
+        else:
+            source["insecure"] = True
+        return source | extra
+
     def endpoint(self, username: str | None = ADMIN_USERNAME, password: str | None = ADMIN_PASSWORD) -> Endpoint:
         """skopeo settings for this double (credentials, TLS verification, CA cert dir)."""
         from fixtures.skopeo import Endpoint

@@ -402,7 +402,6 @@ class RegistryProxy:
             if header.lower() not in HOP_BY_HOP:
                 connection.putheader(header, value)
         connection.putheader("Authorization", self.double.registry_authorization)
-        connection.putheader("X-Forwarded-Proto", ex.scheme)
         if body is None:
             connection.endheaders()
         elif length is None:
@@ -433,14 +432,15 @@ class RegistryProxy:
 
     def _relay(self, ex: Exchange, response: http.client.HTTPResponse) -> None:
         headers = []
-        upstream = "http://{}:{}".format(*self.double.registry_address)
+        upstream = "{}:{}".format(*self.double.registry_address)
         for header, value in response.getheaders():
             if header.lower() in RESPONSE_SKIP:
                 continue
-            if header.lower() == "location" and value.startswith(upstream):
-                headers.append((header, ex.base_url + value[len(upstream) :]))
-            else:
-                headers.append((header, value))
+            if header.lower() == "location":
+                for prefix in (f"http://{upstream}", f"https://{upstream}"):
+                    if value.startswith(prefix):
+                        value = ex.base_url + value[len(prefix) :]  # noqa: PLW2901 - the rewritten header
+            headers.append((header, value))
         declared = response.getheader("Content-Length")
         if ex.method == "HEAD" or response.status in (204, 304):
             ex.start(response.status, headers, int(declared) if declared else 0)

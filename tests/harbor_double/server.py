@@ -244,7 +244,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         context = self.server.ssl_context
-        self.server.track(self.request, add=True)
+        self.raw_socket = self.request
+        self.server.track(self.raw_socket, add=True)
         if context is not None:
             self.request.settimeout(self.timeout)
             self.request = context.wrap_socket(self.request, server_side=True)
@@ -254,7 +255,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             super().finish()
         finally:
-            self.server.track(self.request, add=False)
+            self.server.track(self.raw_socket, add=False)
 
     def version_string(self) -> str:
         return "nginx"  # Harbor answers through its nginx proxy

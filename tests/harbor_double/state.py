@@ -380,6 +380,10 @@ class HarborState:
     def __init__(self, clock: Clock, scanner: Scanner, accounts: Accounts) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        self.reset(scanner, accounts)
+
+    def reset(self, scanner: Scanner, accounts: Accounts) -> None:
+        """Forget everything (the lock stays: other threads may be waiting on it)."""
         self.scanner = scanner
         self.accounts = accounts
         self.projects: dict[str, Project] = {}
@@ -389,7 +393,9 @@ class HarborState:
         self.known_blobs: set[str] = set()
         self.version = 0  # bumped by every change that can alter a listing
         self._list_cache: dict[tuple[object, ...], list[Artifact]] = {}
-        self._ids = {name: itertools.count(1) for name in ("project", "repository", "artifact", "tag", "rule")}
+        self._ids = {
+            name: itertools.count(1) for name in ("project", "repository", "artifact", "tag", "rule", "synthetic")
+        }
 
     def next_id(self, table: str) -> int:
         return next(self._ids[table])
