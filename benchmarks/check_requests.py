@@ -1,6 +1,6 @@
 """Requests and wall time of harbor-image's check at N = 100, 1,000 and 10,000 artifacts, cold and steady state.
 
-Starts its own docker-registry and Harbor double (tests/fixtures, tests/harbor_double) on 127.0.0.1, seeds N
+Starts its own Harbor double (tests/harbor_double; API only, the seeded artifacts have no blobs) on 127.0.0.1, seeds N
 scanned artifacts tagged 1.0.<i>, and runs the installed ``harbor-image-check`` exactly as Concourse does (JSON on
 stdin, a reused cache directory). Prints a table, then the check process's wall time next to
 ``python -c "import ssl, json"`` on this machine, and the import time of the check path.
@@ -26,8 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fixtures.registry import Registry  # noqa: E402
 from harbor_double import HarborDouble, Outcome  # noqa: E402
+from harbor_double.standalone import running_double  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CHECK = (
@@ -136,17 +136,9 @@ def main() -> None:
     # an installed wheel has bytecode; this checkout may run with PYTHONDONTWRITEBYTECODE
     compileall.compile_dir(str(ROOT / "resources" / "harbor_image"), quiet=1)
 
-    with tempfile.TemporaryDirectory(prefix="check-bench-") as temp:
-        workdir = Path(temp)
-        registry = Registry(workdir / "registry")
-        registry.start()
-        harbor = HarborDouble(registry)
-        harbor.start()
-        try:
-            results = [measure(harbor, size, args.repeat, workdir) for size in sizes]
-        finally:
-            harbor.stop()
-            registry.stop()
+    with tempfile.TemporaryDirectory(prefix="check-bench-") as temp, running_double(Path(temp) / "double") as harbor:
+        # seeded artifacts have no blobs: check only talks to the API, so no registry is needed
+        results = [measure(harbor, size, args.repeat, Path(temp)) for size in sizes]
 
     print("check against the Harbor double (semver mode, every artifact scanned Low; wall time = whole process)")
     print()
