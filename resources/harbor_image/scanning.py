@@ -75,6 +75,7 @@ class Scanner:
                 outcome = self.trigger(digest)
                 if outcome == "accepted" and before is not None:
                     stale = (before.report_id, before.end_time)
+                artifact = self.fetch(digest)  # a fast scanner may be done already
             elif not always_scan:
                 # get with scan.trigger false: nothing will scan it, so don't wait scan.timeout for nothing
                 return GateResult(artifact, evaluate(before, policy), None)

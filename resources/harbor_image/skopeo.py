@@ -90,7 +90,7 @@ class Skopeo:
         what: str,
     ) -> str:
         """``skopeo copy``; registry flags are added for each ``docker://`` side. Returns skopeo's output."""
-        args = [self.binary, "copy", "--retry-times=3"]
+        args = [self.binary, "copy"]
         if source_ref.startswith("docker://"):
             args += self.registry_flags("src")
         if dest_ref.startswith("docker://"):
@@ -103,6 +103,22 @@ class Skopeo:
         return self.run(args, what)
 
     def run(self, args: list[str], what: str) -> str:
+        """Run skopeo; retry (twice, 1 s then 3 s) only what looks transient — skopeo's own --retry-times also
+        retries permanent answers such as an immutable tag (412), which only delays the error."""
+        for delay in RETRY_DELAYS:
+            try:
+                return self._run_once(args, what)
+            except _Transient as problem:
+                if time.monotonic() + delay >= self.deadline:
+                    raise ResourceError(str(problem)) from None
+                self.log.info(f"{problem}; retrying in {delay:.0f}s")
+                time.sleep(delay)
+        try:
+            return self._run_once(args, what)
+        except _Transient as problem:
+            raise ResourceError(str(problem)) from None
+
+    def _run_once(self, args: list[str], what: str) -> str:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise ResourceError(f"{what}: the command's deadline passed")
@@ -121,8 +137,42 @@ class Skopeo:
         for line in output.splitlines():
             self.log.debug(f"{args[0]}: {line}")
         if done.returncode != 0:
-            raise ResourceError(f"{what}: {explain(done.stderr or done.stdout)}")
+            message = f"{what}: {explain(done.stderr or done.stdout)}"
+            if transient(done.stderr or done.stdout):
+                raise _Transient(message)
+            raise ResourceError(message)
         return output
+
+
+RETRY_DELAYS = (1.0, 3.0)
+_TRANSIENT = (
+    "connection refused",
+    "connection reset",
+    "broken pipe",
+    "i/o timeout",
+    "tls handshake timeout",
+    "timeout awaiting",
+    "unexpected eof",
+    ": eof",
+    "502",
+    "503",
+    "504",
+    "bad gateway",
+    "service unavailable",
+    "gateway time",
+    "too many requests",
+    "429",
+)
+
+
+class _Transient(Exception):
+    """A skopeo failure worth another attempt (network, 429/502/503/504)."""
+
+
+def transient(stderr: str) -> bool:
+    lowered = stderr.lower()
+    permanent = ("immutable", "unauthorized", "denied", "manifest unknown", "x509", "certificate")
+    return not any(p in lowered for p in permanent) and any(t in lowered for t in _TRANSIENT)
 
 
 def explain(stderr: str) -> str:

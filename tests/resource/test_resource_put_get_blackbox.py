@@ -238,6 +238,18 @@ def test_put_registry_down(team: Team, resource: Resource, images: Any, tmp_path
         run = resource.put(src, team.source(tag="edge"), image="image/image.tar")
     assert run.returncode == 1
     assert "pushing the image:" in run.stderr
+    assert "retrying in 1s" in run.stderr and "retrying in 3s" in run.stderr  # bounded: 3 attempts
+
+
+def test_put_survives_a_registry_hiccup(team: Team, resource: Resource, images: Any, tmp_path: Path) -> None:
+    harbor = team.harbor
+    harbor.scanner.set_default(Outcome.clean())
+    image = images.build("hiccup")
+    fault = harbor.faults.add(r"/v2/team/app/manifests/", method="PUT", times=1, status=503)
+    src = workspace(tmp_path, images.oci_archive(image))
+    run = resource.put(src, team.source(tag="edge"), image="image/image.tar")
+    assert run.output["version"] == {"tag": "edge", "digest": image.digest}
+    assert fault.hits == 1 and "retrying in 1s" in run.stderr
 
 
 # -- get -----------------------------------------------------------------------------------------------------
