@@ -288,7 +288,7 @@ def test_get_formats(team: Team, resource: Resource, images: Any, tmp_path: Path
     assert index["manifests"][0]["digest"] == digest  # the exact manifest, digest preserved
 
     skipped = tmp_path / "skipped"
-    resource.get(skipped, source, version, skip_download=True).output  # noqa: B018
+    resource.get(skipped, {**source, "debug": True}, version, skip_download=True).output  # noqa: B018
     assert sorted(p.name for p in skipped.iterdir()) == [
         "digest",
         "repository",
