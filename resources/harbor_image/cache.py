@@ -1,0 +1,182 @@
+"""The check's on-disk memory (Concourse reuses the check container, so this survives between checks).
+
+One JSON file per resource configuration, named by a hash of (url, repository, username, tag selection, scan
+policy) — never containing a secret. It holds the repository's last ``update_time``, every tagged artifact seen
+(digest, push time, tags, scan summary), gate verdicts keyed by (digest, report id) so a vulnerability report is
+fetched once per report, and the scans this resource triggered. Writes are atomic (temp file + rename); a corrupt,
+foreign or old-format file is ignored, which only costs a cold check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from typing import Any
+
+from harbor_image.models import Artifact
+
+FORMAT = 4
+ENV_DIR = "HARBOR_IMAGE_CACHE_DIR"
+
+
+def cache_dir() -> str:
+    configured = os.environ.get(ENV_DIR)
+    if configured:
+        return configured
+    return os.path.join(os.environ.get("TMPDIR") or "/tmp", "harbor-image-cache")  # noqa: S108
+
+
+def cache_key(parts: list[object]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class State:
+    """What one check leaves for the next.
+
+    Artifacts stay in their stored list form until a check asks for one (a warm check on 10,000 artifacts looks at
+    a handful), and ``order`` keeps the selection's versions as the last cold walk sorted them, so a warm check
+    neither re-parses every artifact nor re-sorts every version. ``dirty`` says whether anything must be written.
+    """
+
+    __slots__ = (
+        "_parsed",
+        "_raw",
+        "dirty",
+        "key",
+        "no_scanner_until",
+        "order",
+        "settled",
+        "triggered",
+        "update_time",
+        "verdicts",
+    )
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.update_time: str | None = None
+        # False: the cache saw something update_time did not explain (an artifact gone); next check is cold
+        self.settled = False
+        self._raw: dict[str, Any] = {}
+        self._parsed: dict[str, Artifact] = {}
+        # [[tag, digest], …] oldest first: the versions of the selection at the last cold walk
+        self.order: list[list[str]] = []
+        # "digest report_id" -> [state, reason]
+        self.verdicts: dict[str, list[str]] = {}
+        # digest -> epoch seconds of our POST scan
+        self.triggered: dict[str, float] = {}
+        self.no_scanner_until = 0.0
+        self.dirty = True
+
+    # -- artifacts -------------------------------------------------------------------------------------------
+
+    def artifact(self, digest: str) -> Artifact | None:
+        found = self._parsed.get(digest)
+        if found is None and digest in self._raw:
+            try:
+                found = Artifact.from_cache(digest, self._raw[digest])
+            except (TypeError, ValueError, IndexError, KeyError):
+                self.forget(digest)
+                return None
+            self._parsed[digest] = found
+        return found
+
+    def digests(self) -> set[str]:
+        return set(self._raw) | set(self._parsed)
+
+    def all_artifacts(self) -> list[Artifact]:
+        return [a for a in (self.artifact(d) for d in self.digests()) if a is not None]
+
+    def replace_all(self, artifacts: dict[str, Artifact]) -> None:
+        self._raw, self._parsed = {}, dict(artifacts)
+        self.dirty = True
+
+    def put(self, artifact: Artifact) -> None:
+        stored = artifact.to_cache()
+        previous = self._raw.get(artifact.digest)
+        if previous is None and artifact.digest in self._parsed:
+            previous = self._parsed[artifact.digest].to_cache()
+        if previous != stored:
+            self.dirty = True
+        self._parsed[artifact.digest] = artifact
+        self._raw[artifact.digest] = stored
+
+    def forget(self, digest: str) -> None:
+        self._raw.pop(digest, None)
+        self._parsed.pop(digest, None)
+        self.settled = False
+        self.dirty = True
+
+    # -- persistence -----------------------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        artifacts = dict(self._raw)
+        for digest, artifact in self._parsed.items():
+            if digest not in artifacts:
+                artifacts[digest] = artifact.to_cache()
+        return {
+            "format": FORMAT,
+            "key": self.key,
+            "update_time": self.update_time,
+            "settled": self.settled,
+            "artifacts": artifacts,
+            "order": self.order,
+            "verdicts": self.verdicts,
+            "triggered": self.triggered,
+            "no_scanner_until": self.no_scanner_until,
+        }
+
+    @classmethod
+    def from_json(cls, key: str, data: Any) -> State | None:
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
+            return None
+        try:
+            state = cls(key)
+            artifacts = data["artifacts"]
+            order = data["order"]
+            if not isinstance(artifacts, dict) or not isinstance(order, list):
+                return None
+            state._raw = artifacts
+            state.order = [[str(tag), str(digest)] for tag, digest in order]
+            state.verdicts = {str(k): [str(v[0]), str(v[1])] for k, v in dict(data["verdicts"]).items()}
+            state.triggered = {str(k): float(v) for k, v in dict(data["triggered"]).items()}
+            update_time = data.get("update_time")
+            state.update_time = str(update_time) if update_time is not None else None
+            state.settled = bool(data.get("settled"))
+            state.no_scanner_until = float(data.get("no_scanner_until") or 0.0)
+            state.dirty = False
+            return state
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None
+
+
+class Cache:
+    """Loads and atomically stores one :class:`State`."""
+
+    def __init__(self, directory: str, key: str) -> None:
+        self.directory = directory
+        self.key = key
+        self.path = os.path.join(directory, f"{key}.json")
+
+    def load(self) -> State | None:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        return State.from_json(self.key, data)
+
+    def store(self, state: State) -> None:
+        """Best effort: a check never fails because its cache cannot be written."""
+        temp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                # json.dumps runs the C encoder on the whole document; json.dump streams through Python code
+                handle.write(json.dumps(state.to_json(), separators=(",", ":")))
+            os.replace(temp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)

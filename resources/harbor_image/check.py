@@ -1,0 +1,430 @@
+"""check: the passing versions of the repository, oldest first, following Concourse's rules.
+
+Tag mode (``tag``, default ``latest``) asks for the tag's artifact and, when the cursor's digest differs, for the
+cursor by digest: at most 2 requests.
+
+``tag_regex`` and ``semver`` modes meet the request budget with the repository's ``update_time``, which Harbor
+v2.15.2 bumps on artifact create/delete, tag create/move/delete and pulls — but not on scan completion:
+
+* cold (no cache, no or invalid cursor, ``update_time`` changed): the repository (R1) and every page of
+  ``listArtifacts?q=tags=*&with_tag&with_scan_overview&page_size=100`` — ceil(N/100) + 1 requests;
+* warm (``update_time`` unchanged, valid cursor): R1 and one ``listArtifacts?q=digest={…}`` for the cursor and every
+  cached candidate that orders after it (the held-back ones: pending or failing) — 2 requests whatever N is.
+
+Only versions whose artifact passes the gate are emitted; each held-back candidate gets one stderr line saying why.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, Protocol
+
+from harbor_image.cache import Cache, State, cache_dir, cache_key
+from harbor_image.errors import ResourceError
+from harbor_image.gate import Policy, Verdict, evaluate
+from harbor_image.harbor import DIGEST_CHUNK, PAGE_SIZE, Page, RepositoryState, ScanStart
+from harbor_image.log import Log
+from harbor_image.models import Artifact, Report
+from harbor_image.semver_select import Version as Semver
+from harbor_image.wire import CheckRequest, Selection, Source, Version
+
+CHECK_DEADLINE = 600.0  # seconds; Concourse's own check_timeout is 1h
+TRIGGER_LIMIT = 10  # scans POSTed per check
+TRIGGER_COOLDOWN = 1800.0  # don't POST again for the same digest within this many seconds
+NO_SCANNER_COOLDOWN = 600.0
+REPORT_LIMIT = 25  # vulnerability reports read per check (allowlist / ignore_unfixed)
+HELD_LINES = 20
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+class HarborAPI(Protocol):
+    """What check needs from Harbor (the real client, or the property test's in-process model)."""
+
+    def repository_update_time(self) -> tuple[RepositoryState, str | None]: ...
+    def get_artifact(self, reference: str) -> Artifact | None: ...
+    def walk_artifacts(self, q: str, sort: str | None = ...) -> Iterator[Page]: ...
+    def artifacts_by_digest(self, digests: list[str]) -> list[Artifact]: ...
+    def scan(self, digest: str) -> ScanStart: ...
+    def vulnerabilities(self, digest: str) -> Report | None: ...
+
+
+def short(digest: str) -> str:
+    algorithm, _, hexits = digest.partition(":")
+    return f"{algorithm}:{hexits[:12]}…" if hexits else digest
+
+
+def time_key(value: str) -> str:
+    """Harbor timestamps as sortable strings (canonical ``YYYY-MM-DDThh:mm:ss.mmmZ``; anything else is normalised)."""
+    if _CANONICAL_TIME.fullmatch(value):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+
+
+class Candidate(NamedTuple):
+    """A version the selection would emit: (tag, digest) with its position in the mode's order."""
+
+    tag: str
+    digest: str
+    key: tuple[Any, ...]
+    artifact: Artifact
+
+    @property
+    def version(self) -> Version:
+        return Version(self.tag, self.digest)
+
+
+def candidates(artifacts: Iterable[Artifact], selection: Selection) -> list[Candidate]:
+    """Every version of the selection, ordered oldest first (tag_regex: push time; semver: version)."""
+    found: list[Candidate] = []
+    if selection.mode == "regex":
+        assert selection.regex is not None
+        for artifact in artifacts:
+            pushed = time_key(artifact.push_time)
+            for tag in artifact.tags:
+                if selection.regex.fullmatch(tag.name):
+                    key = _regex_key(tag.push_time, pushed, tag.name)
+                    found.append(Candidate(tag.name, artifact.digest, key, artifact))
+    elif selection.mode == "semver":
+        for artifact in artifacts:
+            best = selection.semver.best_tag(list(artifact.tag_names))
+            if best is not None:
+                found.append(Candidate(best[0], artifact.digest, _semver_key(best[1], best[0]), artifact))
+    found.sort(key=lambda c: (c.key, c.digest))
+    return found
+
+
+def _regex_key(tag_time: str, artifact_time: str, tag: str) -> tuple[Any, ...]:
+    # a version comes into existence when its tag is put on the digest; ties fall back to the artifact's push
+    return (time_key(tag_time) or artifact_time, artifact_time, tag)
+
+
+def _semver_key(version: Semver, tag: str) -> tuple[Any, ...]:
+    return (version, tag.count("."), tag)
+
+
+class Checker:
+    """One check run: decides the path, evaluates the gate, remembers what it saw."""
+
+    def __init__(
+        self,
+        source: Source,
+        client: HarborAPI,
+        log: Log,
+        cache_directory: str | None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.source = source
+        self.client = client
+        self.log = log
+        self.now = now
+        self.policy: Policy = source.scan
+        self.reports_left = REPORT_LIMIT
+        self.triggers_left = TRIGGER_LIMIT
+        self.no_scanner_reported = False
+        self.path = ""  # "cold", "warm" or "tag": for logs and tests
+        key = cache_key(
+            [
+                source.url,
+                source.repository,
+                source.username,
+                source.selection.fingerprint(),
+                self.policy.fingerprint(),
+            ]
+        )
+        self.cache = Cache(cache_directory, key) if cache_directory is not None else None
+        loaded = self.cache.load() if self.cache is not None else None
+        self.state = loaded if loaded is not None else State(key=key)
+        self.had_cache = loaded is not None
+
+    # -- gate --------------------------------------------------------------------------------------------------
+
+    def verdict(self, artifact: Artifact) -> Verdict:
+        verdict = evaluate(artifact.scan, self.policy)
+        if verdict.state != "needs_report":
+            return verdict
+        assert artifact.scan is not None
+        remembered_key = f"{artifact.digest} {artifact.scan.report_id}" if artifact.scan.report_id else None
+        if remembered_key and remembered_key in self.state.verdicts:
+            state, reason = self.state.verdicts[remembered_key]
+            if state in ("pass", "fail"):
+                return Verdict("pass" if state == "pass" else "fail", reason)
+        if self.reports_left <= 0:
+            return Verdict("needs_report", "vulnerability report not read yet (read on a later check)")
+        self.reports_left -= 1
+        report = self.client.vulnerabilities(artifact.digest)
+        if report is None:
+            result = Verdict("fail", "scan Success but Harbor returned no vulnerability report to filter")
+        else:
+            result = evaluate(artifact.scan, self.policy, report)
+        if remembered_key and result.final:
+            self.state.verdicts[remembered_key] = [result.state, result.reason]
+            self.state.dirty = True
+        return result
+
+    def maybe_trigger(self, artifact: Artifact) -> str:
+        """POST a scan for an unscanned artifact (bounded, remembered); returns the held-back reason."""
+        if not self.policy.trigger:
+            return "not scanned (scan.trigger is false)"
+        now = self.now()
+        if self.state.no_scanner_until > now:
+            self._report_no_scanner()
+            return "not scanned (no scanner)"
+        last = self.state.triggered.get(artifact.digest)
+        if last is not None and now - last < TRIGGER_COOLDOWN:
+            return "not scanned yet (scan requested)"
+        if self.triggers_left <= 0:
+            return "not scanned (scan requested on a later check)"
+        self.triggers_left -= 1
+        outcome = self.client.scan(artifact.digest)
+        if outcome == "no-scanner":
+            self.state.no_scanner_until = now + NO_SCANNER_COOLDOWN
+            self.state.dirty = True
+            self._report_no_scanner()
+            return "not scanned (no scanner)"
+        self.state.triggered[artifact.digest] = now
+        self.state.dirty = True
+        return "not scanned: scan requested" if outcome == "accepted" else "scan already running"
+
+    def _report_no_scanner(self) -> None:
+        if not self.no_scanner_reported:
+            self.no_scanner_reported = True
+            self.log.info(
+                f"Harbor has no usable scanner for project {self.source.project} (412): nothing can pass the gate "
+                f"until one is configured (or set scan.enabled: false)"
+            )
+
+    def held_reason(self, artifact: Artifact, verdict: Verdict) -> str:
+        if verdict.state == "unscanned":
+            return self.maybe_trigger(artifact)
+        return verdict.reason
+
+    # -- modes -------------------------------------------------------------------------------------------------
+
+    def run(self, cursor: Version | None) -> list[Version]:
+        try:
+            tag_mode = self.source.selection.mode == "tag"
+            result = self.check_tag(cursor) if tag_mode else self.check_listing(cursor)
+        finally:
+            if self.cache is not None:
+                self._prune()
+                if self.state.dirty:
+                    self.cache.store(self.state)
+        return result
+
+    def check_tag(self, cursor: Version | None) -> list[Version]:
+        self.path = "tag"
+        tag = self.source.selection.tag
+        if cursor is not None and cursor.tag != tag:
+            cursor = None  # a version of another tag (the source changed): start over
+        current = self.client.get_artifact(tag)
+        result: list[Version] = []
+        if current is None:
+            self.log.info(f"{self.source.repository}:{tag} does not exist (yet)")
+            return result
+        if cursor is not None and cursor.digest != current.digest:
+            previous = self.client.get_artifact(cursor.digest)
+            if previous is not None and self.verdict(previous).passed:
+                result.append(cursor)
+        verdict = self.verdict(current)
+        if verdict.passed:
+            result.append(Version(tag, current.digest))
+        else:
+            self.log.info(f"{short(current.digest)} {tag}: {self.held_reason(current, verdict)}")
+        return result
+
+    def check_listing(self, cursor: Version | None) -> list[Version]:
+        state, update_time = self.client.repository_update_time()
+        if state == "missing":
+            self.log.info(f"repository {self.source.repository} does not exist (yet)")
+            self.state.replace_all({})
+            self.state.order = []
+            self.state.update_time = None
+            return []
+        if state == "forbidden":
+            self.log.info(
+                f"cannot read repository {self.source.repository} (no repository:read permission): every check "
+                f"lists all artifacts; grant repository:read for 2-request checks"
+            )
+        warm = (
+            self.had_cache
+            and cursor is not None
+            and update_time is not None
+            and self.state.settled
+            and self.state.update_time == update_time
+        )
+        found: list[Candidate] | None = None
+        if warm:
+            assert cursor is not None
+            found = self.warm(cursor)
+        if found is None:
+            found = self.cold()
+        if self.state.update_time != update_time:
+            self.state.update_time = update_time
+            self.state.dirty = True
+        if self.path == "cold":
+            self.state.settled = True
+        return self.emit(found, cursor)
+
+    def cold(self) -> list[Candidate]:
+        self.path = "cold"
+        artifacts: dict[str, Artifact] = {}
+        for page in self.client.walk_artifacts("tags=*"):
+            for artifact in page.artifacts:
+                artifacts.setdefault(artifact.digest, artifact)
+        self.state.replace_all(artifacts)
+        found = candidates(artifacts.values(), self.source.selection)
+        self.state.order = [[c.tag, c.digest] for c in found]
+        return found
+
+    def warm(self, cursor: Version) -> list[Candidate] | None:
+        """Re-read only the cursor and the versions after it; None when a cold walk is needed (or cheaper)."""
+        state = self.state
+        try:
+            index = state.order.index([cursor.tag, cursor.digest])
+        except ValueError:
+            return self.warm_full(cursor)  # the cursor is not the tag the last walk chose for its digest
+        tail = state.order[index + 1 :]
+        watched = {cursor.digest} | {digest for _, digest in tail}
+        if not self.cheaper_than_cold(len(watched), len(state.order)):
+            return None
+        self.path = "warm"
+        if not self.refresh(watched, cursor):
+            return None
+        wanted = [cursor.digest, *(digest for _, digest in tail)]
+        subset = [a for a in (state.artifact(d) for d in dict.fromkeys(wanted)) if a is not None]
+        return candidates(subset, self.source.selection)
+
+    def warm_full(self, cursor: Version) -> list[Candidate] | None:
+        found = candidates(self.state.all_artifacts(), self.source.selection)
+        position = self.cursor_position(found, cursor)
+        if position is None:
+            return None
+        watched = {cursor.digest} | {c.digest for c in found if self.after(c, position, cursor)}
+        if not self.cheaper_than_cold(len(watched), len(found)):
+            return None
+        self.path = "warm"
+        if not self.refresh(watched, cursor):
+            return None
+        return candidates(self.state.all_artifacts(), self.source.selection)
+
+    @staticmethod
+    def cheaper_than_cold(watched: int, known: int) -> bool:
+        """Refreshing ``watched`` digests (50 a request) must not cost more than listing ``known`` (100 a page)."""
+        return -(-watched // DIGEST_CHUNK) <= max(1, -(-known // PAGE_SIZE))
+
+    def refresh(self, watched: set[str], cursor: Version) -> bool:
+        """Re-read the watched artifacts; False when the cursor itself changed (then the check walks cold)."""
+        fresh = {a.digest: a for a in self.client.artifacts_by_digest(sorted(watched))}
+        for digest in watched:
+            if digest in fresh:
+                self.state.put(fresh[digest])
+            else:
+                self.state.forget(digest)  # gone without update_time moving: don't trust the cache
+        current = self.state.artifact(cursor.digest)
+        return current is not None and cursor.tag in current.tag_names
+
+    # -- cursor and output -------------------------------------------------------------------------------------
+
+    def cursor_position(self, found: list[Candidate], cursor: Version) -> tuple[Any, ...] | None:
+        """The cursor's place in the order, or None when its tag no longer points at its digest."""
+        artifact = next((c.artifact for c in found if c.digest == cursor.digest), None)
+        if artifact is None:
+            artifact = self.state.artifact(cursor.digest)
+        if artifact is None or cursor.tag not in artifact.tag_names:
+            return None
+        selection = self.source.selection
+        if selection.mode == "regex":
+            assert selection.regex is not None
+            if not selection.regex.fullmatch(cursor.tag):
+                return None
+            tag_time = next(t.push_time for t in artifact.tags if t.name == cursor.tag)
+            return _regex_key(tag_time, time_key(artifact.push_time), cursor.tag)
+        version = selection.semver.version_of(cursor.tag)
+        if version is None:
+            return None
+        return _semver_key(version, cursor.tag)
+
+    def after(self, candidate: Candidate, position: tuple[Any, ...], cursor: Version) -> bool:
+        if candidate.tag == cursor.tag and candidate.digest == cursor.digest:
+            return False
+        if self.source.selection.mode == "semver":
+            # registry-image skips versions equal to the cursor's (6.3 vs 6.3.0)
+            return bool(candidate.key[0] > position[0])
+        return candidate.key > position
+
+    def emit(self, found: list[Candidate], cursor: Version | None) -> list[Version]:
+        position = self.cursor_position(found, cursor) if cursor is not None else None
+        result: list[Version] = []
+        if cursor is not None and position is not None:
+            artifact = next((c.artifact for c in found if c.digest == cursor.digest), None)
+            artifact = artifact or self.state.artifact(cursor.digest)
+            assert artifact is not None
+            verdict = self.verdict(artifact)
+            if verdict.passed:
+                result.append(cursor)
+            else:
+                self.log.info(f"{short(cursor.digest)} {cursor.tag}: {verdict.reason} (the current version)")
+            domain = [c for c in found if self.after(c, position, cursor)]
+        else:
+            if cursor is not None:
+                self.log.info(f"{cursor.tag} no longer points at {short(cursor.digest)}: listing every version")
+            domain = found
+        held: list[str] = []
+        verdicts: list[tuple[Candidate, Verdict]] = [(c, self.verdict(c.artifact)) for c in domain]
+        # scans are requested newest first, so the version people wait for is scanned first
+        reasons: dict[int, str] = {}
+        for index in range(len(verdicts) - 1, -1, -1):
+            candidate, verdict = verdicts[index]
+            if not verdict.passed:
+                reasons[index] = self.held_reason(candidate.artifact, verdict)
+        for index, (candidate, verdict) in enumerate(verdicts):
+            if verdict.state == "needs_report":
+                # versions after an unevaluated one wait for it, so Concourse still sees them in order
+                rest = len(verdicts) - index - 1
+                held.append(f"{short(candidate.digest)} {candidate.tag}: {reasons[index]}")
+                if rest:
+                    held.append(f"{rest} newer version(s) wait until it is evaluated")
+                break
+            if verdict.passed:
+                result.append(candidate.version)
+            else:
+                held.append(f"{short(candidate.digest)} {candidate.tag}: {reasons[index]}")
+        shown = held if len(held) <= HELD_LINES else held[-HELD_LINES:]
+        if len(held) > HELD_LINES:
+            self.log.info(f"… {len(held) - HELD_LINES} older held-back version(s) not listed")
+        for line in shown:
+            self.log.info(line)
+        return result
+
+    def _prune(self) -> None:
+        state = self.state
+        before = (len(state.verdicts), len(state.triggered))
+        if self.source.selection.mode != "tag" and self.path == "cold":
+            known = state.digests()
+            state.verdicts = {k: v for k, v in state.verdicts.items() if k.split(" ", 1)[0] in known}
+            state.triggered = {k: v for k, v in state.triggered.items() if k in known}
+        horizon = self.now() - TRIGGER_COOLDOWN
+        state.triggered = {k: v for k, v in state.triggered.items() if v >= horizon}
+        if len(state.verdicts) > 5000:
+            state.verdicts = dict(list(state.verdicts.items())[-5000:])
+        if (len(state.verdicts), len(state.triggered)) != before:
+            state.dirty = True
+
+
+def run(request: CheckRequest, log: Log, client: HarborAPI, cache_directory: str | None = None) -> list[dict[str, str]]:
+    checker = Checker(request.source, client, log, cache_directory if cache_directory is not None else cache_dir())
+    versions = checker.run(request.version)
+    log.debug(f"check path: {checker.path}")
+    return [v.to_json() for v in versions]
+
+
+__all__ = ["Checker", "HarborAPI", "ResourceError", "candidates", "run"]

@@ -1,0 +1,128 @@
+"""The three Concourse executables: ``check``, ``in DEST`` and ``out SRC`` (console scripts harbor-image-*).
+
+JSON payload on stdin, only the JSON response on stdout, everything else on stderr (redacted). A
+:class:`ResourceError` exits 1, a wrong command line exits 2. Each command imports only what it needs, so check
+stays on the standard library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from harbor_image.errors import ResourceError, UsageError
+from harbor_image.log import Log
+
+CHECK_DEADLINE = 600.0
+TRANSFER_ALLOWANCE = 3600.0  # in/out: on top of scan.timeout, for pulls and pushes
+
+
+def _register_secrets(text: str, log: Log) -> None:
+    """Redact the password before strict decoding, whose errors could otherwise echo a malformed payload."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return
+    source = document.get("source") if isinstance(document, dict) else None
+    if isinstance(source, dict):
+        password = source.get("password")
+        username = source.get("username")
+        if isinstance(password, str):
+            log.add_secret(password, username if isinstance(username, str) else None)
+
+
+def _main(name: str, argv: list[str], body: Callable[[str, list[str], Log], Any]) -> int:
+    log = Log(sys.stderr)
+    real_stdout = sys.stdout
+    try:
+        text = sys.stdin.read()
+        _register_secrets(text, log)
+        with contextlib.redirect_stdout(sys.stderr):
+            result = body(text, argv, log)
+        real_stdout.write(json.dumps(result) + "\n")
+        real_stdout.flush()
+        return 0
+    except UsageError as problem:
+        log.info(f"{name}: {problem}")
+        return 2
+    except ResourceError as problem:
+        log.info(f"{name}: {problem}")
+        return 1
+    except KeyboardInterrupt:
+        log.info(f"{name}: interrupted")
+        return 130
+    except Exception as problem:  # a bug: still one redacted line, the traceback only with debug
+        log.info(f"{name}: internal error: {type(problem).__name__}: {problem}")
+        if log.debug_enabled:
+            log.info("".join(traceback.format_exception(problem)))
+        return 1
+
+
+def _check(text: str, argv: list[str], log: Log) -> Any:
+    from harbor_image import check  # noqa: PLC0415 - per-command imports keep check light
+    from harbor_image.harbor import Harbor  # noqa: PLC0415
+    from harbor_image.wire import decode_check  # noqa: PLC0415
+
+    request = decode_check(text)
+    log.debug_enabled = request.source.debug
+    client = Harbor(request.source, log, time.monotonic() + CHECK_DEADLINE)
+    try:
+        return check.run(request, log, client)
+    finally:
+        log.debug(f"check: {client.requests} HTTP request(s)")
+        client.close()
+
+
+def _directory_argument(argv: list[str], command: str, what: str) -> str:
+    if len(argv) != 2 or not argv[1]:
+        raise UsageError(f"usage: {command} {what} < payload.json (Concourse passes the {what.lower()} directory)")
+    return argv[1]
+
+
+def _in(text: str, argv: list[str], log: Log) -> Any:
+    from harbor_image import in_  # noqa: PLC0415
+    from harbor_image.harbor import Harbor  # noqa: PLC0415
+    from harbor_image.wire import decode_in  # noqa: PLC0415
+
+    dest = _directory_argument(argv, "harbor-image-in", "DEST")
+    request = decode_in(text)
+    log.debug_enabled = request.source.debug
+    deadline = time.monotonic() + request.source.scan.timeout + TRANSFER_ALLOWANCE
+    client = Harbor(request.source, log, deadline)
+    try:
+        return in_.run(request, dest, log, client, deadline)
+    finally:
+        client.close()
+
+
+def _out(text: str, argv: list[str], log: Log) -> Any:
+    from harbor_image import out  # noqa: PLC0415
+    from harbor_image.harbor import Harbor  # noqa: PLC0415
+    from harbor_image.wire import decode_out  # noqa: PLC0415
+
+    src = _directory_argument(argv, "harbor-image-out", "SRC")
+    request = decode_out(text)
+    log.debug_enabled = request.source.debug
+    deadline = time.monotonic() + request.params.scan.timeout + TRANSFER_ALLOWANCE
+    client = Harbor(request.source, log, deadline)
+    try:
+        return out.run(request, src, log, client, deadline)
+    finally:
+        client.close()
+
+
+def check_main() -> None:
+    sys.exit(_main("check", sys.argv, _check))
+
+
+def in_main() -> None:
+    sys.exit(_main("in", sys.argv, _in))
+
+
+def out_main() -> None:
+    sys.exit(_main("out", sys.argv, _out))

@@ -1,0 +1,160 @@
+"""out (put): promote on pass.
+
+1. Find exactly one image under SRC (``params.image``, a path or glob): docker-archive tar, oci-archive tar or OCI
+   layout directory, recognised by content.
+2. Push it BY DIGEST (``skopeo copy --preserve-digests … docker://host/p/r@sha256:…``), so none of the tags it will
+   carry exists on it yet and nothing downstream can see it. A docker-archive is first converted to a local OCI
+   layout (deterministically, so re-pushing an unchanged image uploads no layer bytes).
+3. Trigger Harbor's scan (202; 409 = already running), wait for a final result within ``scan.timeout``, apply the
+   gate. A failed gate prints the top vulnerabilities, applies no tag and exits 1.
+4. Apply every tag by re-putting the manifest under it (``skopeo copy docker://…@digest docker://…:tag``): moving
+   an existing tag such as ``latest`` works (Harbor's create-tag API would answer 409) and no layer is uploaded.
+
+The output version is the first applied tag and the MANIFEST digest (oci-build-task's ``digest`` file is the config
+digest and is not used).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+import time
+from typing import Any
+
+from harbor_image import oci
+from harbor_image.check import HarborAPI, short
+from harbor_image.errors import ResourceError
+from harbor_image.in_ import ui_link
+from harbor_image.log import Log
+from harbor_image.models import SEVERITY_NAMES, Artifact
+from harbor_image.scanning import Scanner, failure_lines
+from harbor_image.semver_select import strip_v
+from harbor_image.skopeo import Skopeo
+from harbor_image.wire import TAG_RE, OutRequest, Source
+
+NO_TAG = "no tag specified - need either 'version:' in params or 'tag:' in source"
+
+
+def tags_to_apply(request: OutRequest, src: str) -> list[str]:
+    """source.tag, version (leading v of a semver dropped), additional tags (prefixed); the selection's tag first."""
+    source, params = request.source, request.params
+    named: list[tuple[str, str]] = []
+    if source.selection.mode == "tag" and source.selection.tag_explicit:
+        named.append((source.selection.tag, "source.tag"))
+    if params.version is not None:
+        named.append((strip_v(params.version), "params.version"))
+    if params.additional_tags is not None:
+        path = os.path.join(src, params.additional_tags)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                words = handle.read().split()
+        except OSError as problem:
+            raise ResourceError(f"params.additional_tags: cannot read {path} ({problem.strerror})") from None
+        named.extend((f"{params.tag_prefix or ''}{word}", f"params.additional_tags ({path})") for word in words)
+    tags: list[str] = []
+    for tag, origin in named:
+        if not TAG_RE.fullmatch(tag):
+            raise ResourceError(f"{origin}: {tag!r} is not a valid tag (letters, digits, '_', '.', '-'; ≤ 128)")
+        if tag not in tags:
+            tags.append(tag)
+    if not tags:
+        raise ResourceError(NO_TAG)
+    primary = next((t for t in tags if selects(source, t)), None)
+    if primary is not None:
+        tags.remove(primary)
+        tags.insert(0, primary)
+    return tags
+
+
+def selects(source: Source, tag: str) -> bool:
+    """Would check emit a version under this tag? (then it is the put's version, so check and put agree)"""
+    selection = source.selection
+    if selection.mode == "tag":
+        return tag == selection.tag
+    if selection.mode == "regex":
+        return selection.regex is not None and selection.regex.fullmatch(tag) is not None
+    return selection.semver.version_of(tag) is not None
+
+
+def find_image(src: str, pattern: str) -> str:
+    matches = sorted(glob.glob(os.path.join(src, pattern)))
+    if not matches:
+        raise ResourceError(f"params.image: nothing matches {pattern!r} in {src}; check the task's output name")
+    if len(matches) > 1:
+        shown = ", ".join(os.path.relpath(m, src) for m in matches[:5])
+        raise ResourceError(f"params.image: {pattern!r} matches {len(matches)} paths ({shown}); it must match one")
+    return matches[0]
+
+
+def push_metadata(source: Source, tags: list[str], digest: str, artifact: Artifact | None) -> list[dict[str, str]]:
+    fields = [("repository", source.repository), ("tags", " ".join(tags)), ("digest", digest)]
+    if artifact is not None and artifact.scan is not None and artifact.scan.status == "Success":
+        fields.append(("severity", artifact.scan.severity or "unknown"))
+        fields.extend((name.lower(), str(artifact.scan.counts.get(name, 0))) for name in SEVERITY_NAMES[:-1])
+        if artifact.scan.scanner:
+            fields.append(("scanner", artifact.scan.scanner))
+    if artifact is not None:
+        link = ui_link(source, artifact)
+        if link:
+            fields.append(("url", link))
+    return [{"name": name, "value": value} for name, value in fields]
+
+
+def run(request: OutRequest, src: str, log: Log, client: HarborAPI, deadline: float) -> dict[str, Any]:
+    source, params = request.source, request.params
+    tags = tags_to_apply(request, src)
+    image = oci.detect(find_image(src, params.image))
+    log.info(f"image: {os.path.relpath(image.path, src)} ({image.kind})")
+    staging: str | None = None
+    with Skopeo(source, log, deadline) as skopeo:
+        try:
+            if image.kind == "docker-archive":
+                staging = tempfile.mkdtemp(prefix="harbor-image-push-")
+                skopeo.copy(image.transport, f"oci:{staging}:image", what="converting the docker-archive to OCI")
+                push_from, digest = f"oci:{staging}:image", oci.single_manifest(staging)["digest"]
+            elif image.kind == "oci-layout":
+                push_from, digest = f"oci:{image.path}", oci.single_manifest(image.path)["digest"]
+            else:
+                push_from, digest = image.transport, oci.oci_archive_digest(image.path)
+            by_digest = skopeo.reference(f"@{digest}")
+            log.info(f"pushing {source.repository}@{digest} (untagged until the gate passes)")
+            skopeo.copy(push_from, by_digest, multi_arch="all", preserve_digests=True, what="pushing the image")
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+        scanner = Scanner(client, source.repository, source.project, log)
+        artifact = _wait_for_artifact(scanner, client, digest)
+        if params.scan.enabled:
+            result = scanner.gate(digest, params.scan, params.scan_timeout_text, always_scan=params.scan.trigger)
+            artifact = result.artifact
+            if not result.verdict.passed:
+                lines = [
+                    f"{source.repository}@{short(digest)} does not pass the scan gate: {result.verdict.reason}; "
+                    f"no tag applied ({', '.join(tags)})"
+                ]
+                lines.extend(failure_lines(result, params.scan))
+                raise ResourceError("\n".join(lines))
+            log.info(f"{short(digest)} passes the scan gate ({result.verdict.reason})")
+        for tag in tags:
+            log.info(f"tagging {source.repository}:{tag}")
+            skopeo.copy(
+                by_digest,
+                skopeo.reference(f":{tag}"),
+                multi_arch="all",
+                preserve_digests=True,
+                what=f"applying tag {tag}",
+            )
+    final = client.get_artifact(digest) or artifact
+    return {"version": {"tag": tags[0], "digest": digest}, "metadata": push_metadata(source, tags, digest, final)}
+
+
+def _wait_for_artifact(scanner: Scanner, client: HarborAPI, digest: str) -> Artifact:
+    """Harbor records the artifact when the manifest is put; allow it a few seconds to show up."""
+    for delay in (0.5, 1.0, 2.0, 4.0):
+        artifact = client.get_artifact(digest)
+        if artifact is not None:
+            return artifact
+        time.sleep(delay)
+    return scanner.fetch(digest)

@@ -1,0 +1,214 @@
+"""Image transport through ``skopeo`` (push, pull, copy) and unpacking through ``umoci``.
+
+Credentials go into a temporary authfile (mode 0600, inside a private 0700 directory that is removed afterwards) —
+never on a command line, where ``ps`` would show them. ``ca_certs`` are written to a temporary certificate
+directory for ``--src-cert-dir``/``--dest-cert-dir``; ``insecure`` becomes ``--*-tls-verify=false``. skopeo's
+output is captured and logged (redacted) on stderr, so stdout only ever carries the resource's JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from base64 import b64encode
+from types import TracebackType
+from typing import Literal
+
+from harbor_image.errors import ResourceError, one_line
+from harbor_image.log import Log
+from harbor_image.wire import Source
+
+Side = Literal["src", "dest"]
+
+
+class Skopeo:
+    """Runs skopeo against ``source``'s registry with private auth and certificate files."""
+
+    def __init__(self, source: Source, log: Log, deadline: float, binary: str = "skopeo") -> None:
+        self.source = source
+        self.log = log
+        self.deadline = deadline
+        self.binary = binary
+        self.private = tempfile.mkdtemp(prefix="harbor-image-")
+        os.chmod(self.private, 0o700)
+        self.authfile: str | None = None
+        if source.username is not None and source.password is not None:
+            self.authfile = os.path.join(self.private, "auth.json")
+            token = b64encode(f"{source.username}:{source.password}".encode()).decode("ascii")
+            document = json.dumps({"auths": {source.host: {"auth": token}}})
+            fd = os.open(self.authfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(document)
+            log.add_secret(source.password, source.username)
+            log.add_secret(token)
+        self.cert_dir: str | None = None
+        if source.ca_certs and not source.insecure:
+            self.cert_dir = os.path.join(self.private, "certs")
+            os.mkdir(self.cert_dir, 0o700)
+            for index, pem in enumerate(source.ca_certs):
+                with open(os.path.join(self.cert_dir, f"ca-{index}.crt"), "w", encoding="utf-8") as handle:
+                    handle.write(pem.strip() + "\n")
+
+    def __enter__(self) -> Skopeo:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        shutil.rmtree(self.private, ignore_errors=True)
+
+    def reference(self, suffix: str) -> str:
+        """``docker://host/project/name`` + ``@sha256:…`` or ``:tag``."""
+        return f"docker://{self.source.host}/{self.source.repository}{suffix}"
+
+    def registry_flags(self, side: Side) -> list[str]:
+        flags = []
+        if self.authfile is not None:
+            flags.append(f"--{side}-authfile={self.authfile}")
+        else:
+            flags.append(f"--{side}-no-creds")
+        if self.source.insecure or self.source.scheme == "http":
+            flags.append(f"--{side}-tls-verify=false")
+        elif self.cert_dir is not None:
+            flags.append(f"--{side}-cert-dir={self.cert_dir}")
+        return flags
+
+    def copy(
+        self,
+        source_ref: str,
+        dest_ref: str,
+        *,
+        multi_arch: str | None = None,
+        preserve_digests: bool = False,
+        what: str,
+    ) -> str:
+        """``skopeo copy``; registry flags are added for each ``docker://`` side. Returns skopeo's output."""
+        args = [self.binary, "copy"]
+        if source_ref.startswith("docker://"):
+            args += self.registry_flags("src")
+        if dest_ref.startswith("docker://"):
+            args += self.registry_flags("dest")
+        if multi_arch:
+            args.append(f"--multi-arch={multi_arch}")
+        if preserve_digests:
+            args.append("--preserve-digests")
+        args += [source_ref, dest_ref]
+        return self.run(args, what)
+
+    def run(self, args: list[str], what: str) -> str:
+        """Run skopeo; retry (twice, 1 s then 3 s) only what looks transient — skopeo's own --retry-times also
+        retries permanent answers such as an immutable tag (412), which only delays the error."""
+        for delay in RETRY_DELAYS:
+            try:
+                return self._run_once(args, what)
+            except _Transient as problem:
+                if time.monotonic() + delay >= self.deadline:
+                    raise ResourceError(str(problem)) from None
+                self.log.info(f"{problem}; retrying in {delay:.0f}s")
+                time.sleep(delay)
+        try:
+            return self._run_once(args, what)
+        except _Transient as problem:
+            raise ResourceError(str(problem)) from None
+
+    def _run_once(self, args: list[str], what: str) -> str:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise ResourceError(f"{what}: the command's deadline passed")
+        self.log.debug("running " + " ".join(args))
+        env = dict(os.environ)
+        env.pop("REGISTRY_AUTH_FILE", None)
+        env["HOME"] = self.private  # no ~/.docker/config.json or containers/auth.json from the worker
+        env["XDG_RUNTIME_DIR"] = self.private
+        try:
+            done = subprocess.run(args, capture_output=True, text=True, timeout=remaining, env=env, check=False)
+        except FileNotFoundError:
+            raise ResourceError(f"{what}: {args[0]} is not installed (the resource image ships it)") from None
+        except subprocess.TimeoutExpired:
+            raise ResourceError(f"{what}: {args[0]} did not finish before the command's deadline") from None
+        output = (done.stdout + done.stderr).strip()
+        for line in output.splitlines():
+            self.log.debug(f"{args[0]}: {line}")
+        if done.returncode != 0:
+            message = f"{what}: {explain(done.stderr or done.stdout)}"
+            if transient(done.stderr or done.stdout):
+                raise _Transient(message)
+            raise ResourceError(message)
+        return output
+
+
+RETRY_DELAYS = (1.0, 3.0)
+_TRANSIENT = (
+    "connection refused",
+    "connection reset",
+    "broken pipe",
+    "i/o timeout",
+    "tls handshake timeout",
+    "timeout awaiting",
+    "unexpected eof",
+    ": eof",
+    "502",
+    "503",
+    "504",
+    "bad gateway",
+    "service unavailable",
+    "gateway time",
+    "too many requests",
+    "429",
+)
+
+
+class _Transient(Exception):
+    """A skopeo failure worth another attempt (network, 429/502/503/504)."""
+
+
+def transient(stderr: str) -> bool:
+    lowered = stderr.lower()
+    permanent = ("immutable", "unauthorized", "denied", "manifest unknown", "x509", "certificate")
+    return not any(p in lowered for p in permanent) and any(t in lowered for t in _TRANSIENT)
+
+
+def explain(stderr: str) -> str:
+    """skopeo's error as one line, with the likely cause first."""
+    text = one_line(stderr.strip().splitlines()[-1] if stderr.strip() else "skopeo failed without a message")
+    lowered = stderr.lower()
+    if "immutable" in lowered or "412" in lowered or "precondition" in lowered:
+        return f"the tag is immutable in Harbor (412): {text}; use another tag or ask a project admin"
+    if "unauthorized" in lowered or "401" in lowered or "authentication required" in lowered:
+        return f"the registry refused the credentials: {text}; check source.username and source.password"
+    if "denied" in lowered or "403" in lowered or "forbidden" in lowered:
+        return f"the registry denied access: {text}; the account needs pull and push on the project"
+    if "manifest unknown" in lowered or "not found" in lowered or "404" in lowered:
+        return f"not found in the registry: {text}"
+    if "x509" in lowered or "certificate" in lowered:
+        return f"TLS verification failed: {text}; add Harbor's CA to source.ca_certs"
+    if "connection refused" in lowered or "no such host" in lowered or "i/o timeout" in lowered:
+        return f"cannot reach the registry: {text}"
+    return text
+
+
+def unpack_rootfs(layout: str, ref: str, rootfs: str, log: Log, deadline: float) -> None:
+    """``umoci raw unpack`` (``--rootless`` when not root) of ``layout:ref`` into ``rootfs``."""
+    args = ["umoci", "raw", "unpack"]
+    if os.geteuid() != 0:
+        args.append("--rootless")
+    args += ["--image", f"{layout}:{ref}", rootfs]
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise ResourceError("unpacking the image: the command's deadline passed")
+    log.debug("running " + " ".join(args))
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=remaining, check=False)
+    except FileNotFoundError:
+        raise ResourceError("unpacking the image: umoci is not installed (the resource image ships it)") from None
+    except subprocess.TimeoutExpired:
+        raise ResourceError("unpacking the image: umoci did not finish before the command's deadline") from None
+    if done.returncode != 0:
+        raise ResourceError(f"unpacking the image: {one_line(done.stderr or done.stdout)}")
