@@ -48,7 +48,8 @@ def base_recipe_hash() -> str:
 
 
 def image_exists(name: str) -> bool:
-    return subprocess.run([*BUILDAH, "inspect", "--type", "image", name], capture_output=True, check=False).returncode == 0
+    inspected = subprocess.run([*BUILDAH, "inspect", "--type", "image", name], capture_output=True, check=False)
+    return inspected.returncode == 0
 
 
 def ensure_base() -> tuple[str, float]:
