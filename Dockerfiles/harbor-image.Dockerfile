@@ -30,12 +30,15 @@ LABEL org.opencontainers.image.title="harbor-image" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
 # skopeo moves images, umoci unpacks them; ca-certificates so /etc/ssl/certs (which Concourse replaces with the
-# worker's certificates) is where every TLS client looks.
+# worker's certificates) is where every TLS client looks. netavark and gpg are named only to satisfy skopeo's
+# dependencies with the smallest packages: containers-common wants a network stack (skopeo never uses one;
+# the default, containernetworking-plugins, is 45 MB) and gpgme wants gnupg (gpg alone is enough).
 # DL3008 (pin apt versions) is ignored on purpose: a Debian suite keeps only the newest build of each package, so
 # pinned versions stop installing after the next security update; the base image's digest is the pin.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends skopeo umoci ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      skopeo umoci ca-certificates netavark gpg \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log /usr/share/doc/* /usr/share/man/*
 COPY --from=build /opt/shiplane /opt/shiplane

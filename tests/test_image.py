@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,17 @@ def built_image() -> BuiltImage:
     return image
 
 
+# Runs argv[1:] with this process's stdin and prints its wall time (seconds) as the last line on stderr: the time
+# of the resource script itself, without the container set-up (which vfs makes slow: it copies the whole rootfs).
+_TIMED = (
+    "import subprocess, sys, time\n"
+    "start = time.monotonic()\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "print(f'{time.monotonic() - start:.3f}', file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
 def run_resource(
     image: BuiltImage,
     script: str,
@@ -61,15 +71,16 @@ def run_resource(
     workdir: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run /opt/resource/<script> inside the image as Concourse does; return the process and its wall time."""
-    argv = [f"/opt/resource/{script}"]
+    """Run /opt/resource/<script> inside the image as Concourse does; return the process and the script's time."""
+    argv = ["python3", "-c", _TIMED, f"/opt/resource/{script}"]
     volumes = {}
     if workdir is not None:
         volumes[str(workdir)] = "/tmp/build/work"
         argv.append("/tmp/build/work")
-    started = time.monotonic()
     result = run_in_image(image.name, argv, stdin=json.dumps(payload), env=env, volumes=volumes)
-    return result, time.monotonic() - started
+    *lines, seconds = result.stderr.rstrip("\n").split("\n")
+    result.stderr = "\n".join(lines) + "\n" if lines else ""
+    return result, float(seconds)
 
 
 def response(result: subprocess.CompletedProcess[str]) -> Any:
@@ -115,7 +126,7 @@ def test_check_inside_the_image(built_image: BuiltImage, harbor: Any, images: An
     harbor.reset_requests()
     source = harbor.source("team/app", semver=True)
     result, seconds = run_resource(built_image, "check", {"source": source, "version": None})
-    print(f"\ncheck inside the image: {seconds:.2f} s (container start included)")
+    print(f"\ncheck inside the image: {seconds:.2f} s (the check process, first run in a fresh container)")
     assert response(result) == [{"tag": "1.0.0", "digest": passing}]
     assert "1.1.0" in result.stderr and "Critical" in result.stderr  # why 1.1.0 was held back
     assert ADMIN_PASSWORD not in result.stdout + result.stderr

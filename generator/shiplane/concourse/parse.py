@@ -276,6 +276,15 @@ def unknown_fields(
             findings.warning((*path, key), message + " (Concourse ignores it, so it has no effect)")
 
 
+def _nullable(spec: ObjectSpec) -> Check:
+    """A pointer field in Go: null means absent."""
+
+    def checked(value: Any, path: Path, findings: Findings) -> dict[str, Any] | None:
+        return None if value is None else spec(value, path, findings)
+
+    return checked
+
+
 CONTAINER_LIMITS = ObjectSpec("container_limits", {"cpu": _cpu, "memory": _memory}, "ignored")
 
 IMAGE_RESOURCE = ObjectSpec(
@@ -301,7 +310,7 @@ TASK_CONFIG = ObjectSpec(
     {
         "platform": string,
         "rootfs_uri": string,
-        "image_resource": IMAGE_RESOURCE,
+        "image_resource": _nullable(IMAGE_RESOURCE),  # *ImageResource in atc.TaskConfig
         "container_limits": CONTAINER_LIMITS,
         "params": mapping,  # atc.TaskEnv: any value is coerced to a string
         "run": TASK_RUN,
@@ -313,15 +322,6 @@ TASK_CONFIG = ObjectSpec(
 )
 
 ACROSS_VAR = ObjectSpec("across var", {"var": string, "values": anything, "max_in_flight": max_in_flight}, "always")
-
-
-def _nullable(spec: ObjectSpec) -> Check:
-    """A pointer field in Go: null means absent."""
-
-    def checked(value: Any, path: Path, findings: Findings) -> dict[str, Any] | None:
-        return None if value is None else spec(value, path, findings)
-
-    return checked
 
 
 # --- steps ----------------------------------------------------------------------------------------------------
