@@ -66,8 +66,10 @@ PUBLIC_PERMISSIONS: frozenset[Permission] = frozenset(
     }
 )
 
-# What a CI robot for the resource needs (see the reference's robot-account section).
+# What a CI robot for the resource needs: the reference's robot-account list, plus repository:read, which the
+# resource's 2-request steady-state check reads (the repository's update_time).
 ROBOT_CI_ACCESS: tuple[Permission, ...] = (
+    ("repository", "read"),
     ("repository", "pull"),
     ("repository", "push"),
     ("artifact", "list"),

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harbor_double import ROBOT_CI_ACCESS
+
 BIN = Path(sys.executable).parent
 BUILD_ENV = {
     "BUILD_ID": "4711",
@@ -28,20 +30,7 @@ BUILD_ENV = {
     "BUILD_URL": "https://ci.example.com/builds/4711",
     "BUILD_URL_SHORT": "https://ci.example.com/builds/4711",
 }
-ROBOT_ACCESS = (
-    ("repository", "read"),
-    ("repository", "pull"),
-    ("repository", "push"),
-    ("artifact", "list"),
-    ("artifact", "read"),
-    ("tag", "list"),
-    ("tag", "create"),
-    ("tag", "delete"),
-    ("scan", "create"),
-    ("scan", "stop"),
-    ("scan", "read"),
-    ("artifact-addition", "read"),
-)
+ROBOT_ACCESS = ROBOT_CI_ACCESS  # the resource's full robot permissions (README)
 
 
 @dataclass
