@@ -52,13 +52,14 @@ def built_image() -> BuiltImage:
     return image
 
 
-# Runs argv[1:] with this process's stdin and prints its wall time (seconds) as the last line on stderr: the time
-# of the resource script itself, without the container set-up (which vfs makes slow: it copies the whole rootfs).
+# Runs argv[1:] with this process's stdin and prints its wall time on stderr after a marker: the time of the
+# resource script itself, without the container set-up (which vfs makes slow: it copies the whole rootfs).
+_MARK = "shiplane-test-seconds="
 _TIMED = (
     "import subprocess, sys, time\n"
     "start = time.monotonic()\n"
     "code = subprocess.run(sys.argv[1:]).returncode\n"
-    "print(f'{time.monotonic() - start:.3f}', file=sys.stderr)\n"
+    f"print('\\n{_MARK}' + format(time.monotonic() - start, '.3f'), file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 
@@ -78,9 +79,10 @@ def run_resource(
         volumes[str(workdir)] = "/tmp/build/work"
         argv.append("/tmp/build/work")
     result = run_in_image(image.name, argv, stdin=json.dumps(payload), env=env, volumes=volumes)
-    *lines, seconds = result.stderr.rstrip("\n").split("\n")
-    result.stderr = "\n".join(lines) + "\n" if lines else ""
-    return result, float(seconds)
+    # buildah adds its own lines after a failing command ("Error: exit status 1"); the script's stderr is before.
+    script_stderr, _, timing = result.stderr.partition(f"\n{_MARK}")
+    result.stderr = script_stderr
+    return result, float(timing.split()[0])
 
 
 def response(result: subprocess.CompletedProcess[str]) -> Any:

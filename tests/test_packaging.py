@@ -22,7 +22,15 @@ def test_every_package_directory_is_declared() -> None:
             found.add(".".join([name, *relative.parts]))
     missing = sorted(found - set(packages))
     assert not missing, f"add {missing} to [tool.setuptools] packages in pyproject.toml"
-    assert set(packages) <= found, f"declared packages without a directory: {sorted(set(packages) - found)}"
+    def directory(package: str) -> Path:
+        root = max((name for name in package_dir if package == name or package.startswith(name + ".")), key=len)
+        return ROOT / package_dir[root] / Path(*package[len(root) :].split(".")[1:])
+
+    declared_without_directory = sorted(p for p in packages if not directory(p).is_dir())
+    assert not declared_without_directory, f"declared packages without a directory: {declared_without_directory}"
+    templates = ROOT / package_dir["shiplane.builtin_templates"]
+    for folder in (path for path in templates.iterdir() if path.is_dir() and path.name != "__pycache__"):
+        assert f"shiplane.builtin_templates.{folder.name}" in packages, f"declare the template folder {folder.name}"
 
 
 def test_console_scripts_point_at_real_functions() -> None:

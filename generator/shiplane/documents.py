@@ -66,9 +66,9 @@ def to_json(content: Any) -> bytes:
     Written by orjson, ~20x faster than the standard library's pure-Python indenting encoder (a fleet's pipelines
     are hundreds of MB) and byte-identical to it for every document shiplane writes. Content orjson refuses (keys
     that are not strings, integers beyond 64 bits) goes through the standard library. One known difference: a
-    float that Python would write in exponent notation (1e-05, 1e+16) is written by orjson as 0.00001 and 1e16;
-    both are the same number, and the output is deterministic either way. NaN and infinities, which JSON cannot
-    hold, become null.
+    float that Python writes in exponent notation (1e-05, 1e+16) is written the way orjson's release writes it
+    (0.00001, 1e16 or 1e+16): the same number, deterministic for one release. shiplane's documents hold no floats.
+    NaN and infinities, which JSON cannot hold, become null.
     """
     try:
         return orjson.dumps(content, option=_ORJSON_OPTIONS) + b"\n"
