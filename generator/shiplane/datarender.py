@@ -1,6 +1,6 @@
 """Render a template into data fast, for templates rendered thousands of times with different values.
 
-`TemplateSet.render_data` renders a template and parses the YAML it produces. The parse (PyYAML builds every value
+`TemplateSet.render_data_exact` renders a template and parses the YAML it produces. The parse (PyYAML builds every value
 in Python) costs about 1 ms for a page of Kubernetes manifests, five times the rendering itself, and a fleet renders
 the same few templates thousands of times with different values.
 
@@ -10,7 +10,7 @@ depends only on the template's control flow, so it repeats: it is parsed once, t
 and each later rendering with the same skeleton is assembled by filling the holes with the values' JSON and
 parsing that with the C JSON parser.
 
-The result equals `TemplateSet.render_data`'s (same structure, same types), because the `json` filter guarantees
+The result equals `TemplateSet.render_data_exact`'s (same structure, same types), because the `json` filter guarantees
 that YAML reads a filtered value back as the value itself. Where that reasoning does not hold, the ordinary path is
 taken instead: a placeholder that is not a whole YAML node (part of a longer scalar, a mapping key, in a comment
 but not elsewhere…), a value with floats (YAML 1.1 reads some JSON floats as strings), a value that is not plain
@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import json
 import re
-import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
 import yaml
 
-from shiplane.templates import Escaped, TemplateSet, json_literal
+from shiplane.jsonliteral import Escaped, json_literal
 
 _MARK = "\ue000"  # a private-use character: printable for YAML, never written by a template by accident
 _PLACEHOLDER = re.compile('"' + _MARK + r"(\d+)" + '"')
@@ -46,16 +46,22 @@ class _Plan:
     order: tuple[int, ...]
 
 
+Exact = Callable[[str, dict[str, Any], str], Any]
+"""The ordinary path: render the template, parse its YAML (TemplateSet.render_data_exact)."""
+
+
 @dataclass
 class DataRenderer:
-    templates: TemplateSet
+    base: jinja2.Environment
+    """The TemplateSet's environment; the renderer works in an overlay of it."""
+    exact: Exact
     plans: dict[tuple[str, str], _Plan | None] = field(default_factory=dict)
     env: jinja2.Environment = field(init=False)
     _recorded: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        env = self.templates.env.overlay()
-        env.filters = dict(self.templates.env.filters)
+        env = self.base.overlay()
+        env.filters = dict(self.base.filters)
         recorded = self._recorded
 
         @jinja2.pass_context  # never folded into the compiled template as a constant
@@ -69,12 +75,12 @@ class DataRenderer:
         self.env = env
 
     def render_data(self, name: str, context: dict[str, Any], what: str) -> Any:
-        """The same data as `TemplateSet.render_data(name, context, what)`, faster on repeated skeletons."""
+        """The same data as `exact(name, context, what)`, faster on repeated skeletons."""
         self._recorded.clear()
         try:
             skeleton = self.env.get_template(name).render(context)
         except Exception:  # the ordinary path reports template errors with the template's name
-            return self.templates.render_data(name, context, what)
+            return self.exact(name, context, what)
         values = list(self._recorded)
         key = (name, skeleton)
         if key not in self.plans:
@@ -83,7 +89,7 @@ class DataRenderer:
             self.plans[key] = _plan(skeleton, len(values))
         plan = self.plans[key]
         if plan is None or not all(_plain(value) for value in values):
-            return self.templates.render_data(name, context, what)
+            return self.exact(name, context, what)
         pieces = [plan.parts[0]]
         for index, part in zip(plan.order, plan.parts[1:], strict=True):
             pieces.append(json.dumps(values[index], ensure_ascii=False, sort_keys=True))
@@ -128,14 +134,3 @@ def _plain(value: Any) -> bool:
     if isinstance(value, dict):
         return all(isinstance(key, str) and _plain(item) for key, item in value.items())
     return False
-
-
-_renderers: weakref.WeakKeyDictionary[TemplateSet, DataRenderer] = weakref.WeakKeyDictionary()
-
-
-def render_data(templates: TemplateSet, name: str, context: dict[str, Any], what: str) -> Any:
-    """`templates.render_data(name, context, what)`, with the skeleton cache of that TemplateSet."""
-    renderer = _renderers.get(templates)
-    if renderer is None:
-        renderer = _renderers[templates] = DataRenderer(templates)
-    return renderer.render_data(name, context, what)

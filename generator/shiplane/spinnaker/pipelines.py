@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shiplane.datarender import render_data
 from shiplane.documents import Document
 from shiplane.errors import ShiplaneError
 from shiplane.model import App, AppDeployment, Cluster, Fleet, Resources
@@ -140,7 +139,7 @@ def _container_resources(resources: Resources) -> dict[str, Any]:
 
 
 def _manifests(templates: TemplateSet, name: str, context: dict[str, Any], what: str) -> list[dict[str, Any]]:
-    data = render_data(templates, name, context, what)
+    data = templates.render_data(name, context, what)
     if not isinstance(data, list) or not data or not all(isinstance(item, dict) for item in data):
         raise ShiplaneError(f"template {name} ({what}): must render a YAML list of Kubernetes objects; fix the "
                             f"template")
@@ -349,7 +348,7 @@ def rollback_pipeline(app: App, deployment: AppDeployment, bundle: _Bundle) -> d
 
 
 def application_document(app: App, fleet: Fleet, templates: TemplateSet) -> Document:
-    content = render_data(templates, APPLICATION_TEMPLATE, {"app": app, "fleet": fleet}, f"app {app.name}")
+    content = templates.render_data(APPLICATION_TEMPLATE, {"app": app, "fleet": fleet}, f"app {app.name}")
     if not isinstance(content, dict):
         raise ShiplaneError(f"template {APPLICATION_TEMPLATE} (app {app.name}): must render a mapping; fix the "
                             f"template")
