@@ -10,30 +10,35 @@ BIN := $(VENV)/bin
 APT_PACKAGES := docker-registry skopeo umoci buildah debootstrap apache2-utils openssl git ca-certificates
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: example test lint unit image bench setup-python setup-system clean
+.PHONY: example test lint image bench setup-python setup-test setup-system clean
 
 example: setup-python
 	$(BIN)/shiplane render examples/petclinic/shiplane.yaml --out out/
 
-test: setup-python setup-system lint
+test: setup-test setup-system lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: setup-python
+lint: setup-test
 	$(BIN)/ruff check resources generator tests benchmarks
 	$(BIN)/mypy
 
-image: setup-python setup-system
+image: setup-test setup-system
 	$(BIN)/pytest -m image $(PYTEST_ARGS)
 
-bench: setup-python setup-system
+bench: setup-test setup-system
 	$(BIN)/python benchmarks/render_fleet.py
 	$(BIN)/python benchmarks/check_requests.py
 
 setup-python: $(VENV)/.installed
+setup-test: $(VENV)/.installed-test
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
