@@ -543,7 +543,11 @@ def test_clean_files_print_nothing(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     stderr = io.StringIO()
     assert lint_files([str(tmp_path / "missing.yml")], strict=True, stderr=stderr) == 1
-    assert "missing.yml: cannot read (No such file or directory)" in stderr.getvalue()
+    assert f"{tmp_path / 'missing.yml'}: no such file\n" in stderr.getvalue()
+    (tmp_path / "latin1.yml").write_bytes(b"jobs: [caf\xe9]\n")
+    stderr = io.StringIO()
+    assert lint_files([str(tmp_path / "latin1.yml")], strict=True, stderr=stderr) == 1
+    assert "latin1.yml: not UTF-8 text (invalid continuation byte at byte 10); save it as UTF-8" in stderr.getvalue()
 
 
 def test_cli_lint_pipeline_exit_codes_and_streams(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

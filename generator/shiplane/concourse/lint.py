@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
 from typing import Any, TextIO
 
 import yaml
@@ -27,6 +26,7 @@ from shiplane.concourse import goport
 from shiplane.concourse.parse import Finding, Findings, Job, Pipeline, Step, parse_pipeline
 from shiplane.config.yamlsource import Path, SourceMap, format_path, load_yaml
 from shiplane.errors import ShiplaneError
+from shiplane.files import read_text
 
 __all__ = ["Finding", "lint_data", "lint_files", "lint_text"]
 
@@ -69,10 +69,9 @@ def lint_files(paths: Sequence[str], strict: bool, stderr: TextIO) -> int:
     errors = warnings = 0
     for name in paths:
         try:
-            text = FsPath(name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            stderr.write(f"{name}: cannot read ({reason})\n")
+            text = read_text(name)
+        except ShiplaneError as exc:
+            stderr.write(f"{exc}\n")
             errors += 1
             continue
         findings, source = lint_text(text, name)

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path as FsPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +12,7 @@ from shiplane.config import crossref
 from shiplane.config.schema import validate_and_fill
 from shiplane.config.yamlsource import load_yaml
 from shiplane.errors import ShiplaneError
+from shiplane.files import read_text
 from shiplane.model import (
     App,
     AppDeployment,
@@ -42,13 +42,7 @@ __all__ = ["load", "load_text"]
 
 def load(path: str) -> Fleet:
     """Read and validate the config file at `path`."""
-    try:
-        text = FsPath(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ShiplaneError(f"{path}: no such file; give the path of a shiplane.yaml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ShiplaneError(f"{path}: cannot read the config ({exc.__class__.__name__}: {exc})") from None
-    return load_text(text, path)
+    return load_text(read_text(path, missing_hint="give the path of a shiplane.yaml"), path)
 
 
 def load_text(text: str, filename: str) -> Fleet:

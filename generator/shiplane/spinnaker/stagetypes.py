@@ -52,24 +52,6 @@ KNOWN_STAGE_TYPES = frozenset(
     }
 )
 
-KUBERNETES_MANIFEST_STAGES = frozenset(
-    {
-        "deployManifest",
-        "deleteManifest",
-        "enableManifest",
-        "disableManifest",
-        "patchManifest",
-        "scaleManifest",
-        "undoRolloutManifest",
-        "pauseRolloutManifest",
-        "resumeRolloutManifest",
-        "rollingRestartManifest",
-        "findArtifactsFromResource",
-        "runJobManifest",
-    }
-)
-"""Stages that talk to clouddriver: they need `account` and `cloudProvider` (Orca defaults the provider to aws)."""
-
 TARGETED_MANIFEST_STAGES = frozenset(
     {
         "deleteManifest",
@@ -85,6 +67,10 @@ TARGETED_MANIFEST_STAGES = frozenset(
     }
 )
 """Stages that act on an existing manifest picked by name (static), by cluster + criteria (dynamic) or labels."""
+
+KUBERNETES_MANIFEST_STAGES = TARGETED_MANIFEST_STAGES | {"deployManifest", "runJobManifest"}
+"""Stages that talk to clouddriver: they need `account` and `cloudProvider` (Orca defaults the provider to aws)."""
+
 
 CRITERIA = frozenset({"newest", "second_newest", "oldest", "largest", "smallest"})
 """clouddriver ManifestController.Criteria."""

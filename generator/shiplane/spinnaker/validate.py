@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 from shiplane.config.schema import fleet_schema
 from shiplane.config.yamlsource import load_yaml
 from shiplane.documents import Document
 from shiplane.errors import ShiplaneError
+from shiplane.files import read_text
 from shiplane.model import App, AppDeployment, Fleet
 from shiplane.spinnaker.kubeschema import KubernetesSchemas, schemas_for
 from shiplane.spinnaker.lint import (
@@ -114,12 +114,7 @@ def default_kubernetes_version() -> str:
 def _read(path: str) -> tuple[Any, list[str]]:
     """Parse a JSON (or YAML, as spin accepts) file; duplicate keys are problems, as spin's UnmarshalStrict makes
     them errors."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ShiplaneError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ShiplaneError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
+    text = read_text(path)
     duplicates = False
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
