@@ -13,10 +13,14 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harbor_image.errors import ResourceError, UsageError
 from harbor_image.log import Log
+
+if TYPE_CHECKING:
+    from harbor_image.harbor import Harbor
+    from harbor_image.wire import Source
 
 CHECK_DEADLINE = 600.0
 TRANSFER_ALLOWANCE = 3600.0  # in/out: on top of scan.timeout, for pulls and pushes
@@ -86,32 +90,33 @@ def _directory_argument(argv: list[str], command: str, what: str) -> str:
 
 def _in(text: str, argv: list[str], log: Log) -> Any:
     from harbor_image import in_  # noqa: PLC0415
-    from harbor_image.harbor import Harbor  # noqa: PLC0415
     from harbor_image.wire import decode_in  # noqa: PLC0415
 
     dest = _directory_argument(argv, "harbor-image-in", "DEST")
     request = decode_in(text)
-    log.debug_enabled = request.source.debug
-    deadline = time.monotonic() + request.source.scan.timeout + TRANSFER_ALLOWANCE
-    client = Harbor(request.source, log, deadline)
-    try:
-        return in_.run(request, dest, log, client, deadline)
-    finally:
-        client.close()
+    return _transfer(request.source, request.source.scan.timeout, log, lambda client, deadline: in_.run(
+        request, dest, log, client, deadline))
 
 
 def _out(text: str, argv: list[str], log: Log) -> Any:
     from harbor_image import out  # noqa: PLC0415
-    from harbor_image.harbor import Harbor  # noqa: PLC0415
     from harbor_image.wire import decode_out  # noqa: PLC0415
 
     src = _directory_argument(argv, "harbor-image-out", "SRC")
     request = decode_out(text)
-    log.debug_enabled = request.source.debug
-    deadline = time.monotonic() + request.params.scan.timeout + TRANSFER_ALLOWANCE
-    client = Harbor(request.source, log, deadline)
+    return _transfer(request.source, request.params.scan.timeout, log, lambda client, deadline: out.run(
+        request, src, log, client, deadline))
+
+
+def _transfer(source: Source, scan_timeout: float, log: Log, run: Callable[[Harbor, float], Any]) -> Any:
+    """get and put: a Harbor client whose deadline covers the scan wait plus the image transfer."""
+    from harbor_image.harbor import Harbor  # noqa: PLC0415
+
+    log.debug_enabled = source.debug
+    deadline = time.monotonic() + scan_timeout + TRANSFER_ALLOWANCE
+    client = Harbor(source, log, deadline)
     try:
-        return out.run(request, src, log, client, deadline)
+        return run(client, deadline)
     finally:
         client.close()
 
