@@ -1,4 +1,4 @@
-"""The README documents the resource as it is: every source key and param, and a pipeline snippet that decodes."""
+"""docs/harbor-image.md documents the resource as it is: every source key and param, and a pipeline snippet that decodes."""
 
 from __future__ import annotations
 
@@ -18,13 +18,11 @@ from harbor_image.wire import (
     decode_out,
 )
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "harbor-image.md"
 
 
 def section() -> str:
-    text = README.read_text()
-    start = text.index("## The `harbor-image` resource type")
-    return text[start : text.index("\n## ", start + 10)]
+    return DOC.read_text()
 
 
 def table_keys(heading: str) -> set[str]:
@@ -40,14 +38,14 @@ def table_keys(heading: str) -> set[str]:
 
 
 def test_every_source_key_is_documented() -> None:
-    documented = table_keys("### source")
+    documented = table_keys("## source")
     expected = {k for k in SOURCE_KEYS if k != "scan"} | {f"scan.{k}" for k in SCAN_KEYS}
     assert documented == expected
 
 
 def test_every_param_is_documented() -> None:
-    assert table_keys("### get (`in`)") == set(GET_PARAM_KEYS)
-    assert table_keys("### put (`out`)") == set(PUT_PARAM_KEYS)
+    assert table_keys("## get (`in`)") == set(GET_PARAM_KEYS)
+    assert table_keys("## put (`out`)") == set(PUT_PARAM_KEYS)
 
 
 def resolved(value: Any) -> Any:
@@ -64,7 +62,7 @@ def resolved(value: Any) -> Any:
 
 
 def test_the_pipeline_snippet_decodes() -> None:
-    snippet = re.search(r"### Pipeline\n\n```yaml\n(.*?)```", section(), re.S)
+    snippet = re.search(r"## Pipeline\n\n```yaml\n(.*?)```", section(), re.S)
     assert snippet is not None
     pipeline = yaml.safe_load(snippet.group(1))
     assert [t["name"] for t in pipeline["resource_types"]] == ["harbor-image"]

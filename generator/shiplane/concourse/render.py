@@ -1,7 +1,7 @@
 """Concourse documents: the template context built from the model, and the rendered pipelines.
 
 The templates never see the model: they get plain dicts of strings, numbers and booleans built here, each key
-documented in the README (`## Concourse pipelines`, "Template context"), so that a team overriding a template has
+documented in docs/concourse.md ("Template context"), so that a team overriding a template has
 a stable contract. Secrets appear in the context only as `((var))` references built from the var *names* in
 `concourse.vars`; shiplane never knows a secret value.
 """
