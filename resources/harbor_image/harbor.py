@@ -1,28 +1,24 @@
 """A small Harbor API v2.0 client on the standard library (check runs every minute: no requests/urllib3).
 
-* One keep-alive ``http.client`` connection per command; TLS from ``ssl.create_default_context`` plus
-  ``source.ca_certs`` (``cadata``), or unverified with ``insecure: true``.
+* Transport: :mod:`shiplane_http` (one keep-alive connection, TLS with ``source.ca_certs`` or ``insecure``, no
+  cookie jar, bounded retries within the command's deadline) — the project's one HTTP stack.
 * Basic auth on every call and never a cookie: Harbor sets ``sid`` even for Basic-auth calls and answers a client
   that sends it back with 403 "CSRF token invalid" on writes.
-* Bounded retries with exponential backoff and full jitter on connection errors/resets, 429 (``Retry-After``
-  honoured, capped), 502, 503 and 504 — all within the command's deadline.
 * Repository names are double-encoded (``a/b`` → ``a%252Fb``), as Harbor's API requires.
 * ``debug: true`` logs one redacted line per request; no header is ever logged.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
-import random
 import re
 import ssl
 import time
 from base64 import b64encode
 from collections.abc import Callable, Iterator
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal, NamedTuple
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote
+
+from shiplane_http import Response, Transport, TransportError
 
 from harbor_image.errors import ResourceError, harbor_error_text
 from harbor_image.log import Log
@@ -30,7 +26,6 @@ from harbor_image.models import ACCEPT_VULNERABILITIES, Artifact, Report
 from harbor_image.wire import Source
 
 API = "/api/v2.0"
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
 PAGE_SIZE = 100  # Harbor's maximum; more is a 422
 MAX_PAGES = 1000  # 100,000 artifacts: a hard cap on any listing walk
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([A-Za-z]+)"?')
@@ -39,18 +34,6 @@ USER_AGENT = "harbor-image-resource/0.1"
 
 ScanStart = Literal["accepted", "running", "no-scanner"]
 RepositoryState = Literal["ok", "missing", "forbidden"]
-
-
-class Response(NamedTuple):
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body or b"null")
-        except ValueError:
-            raise ResourceError(f"Harbor answered {self.status} with a body that is not JSON") from None
 
 
 class Page(NamedTuple):
@@ -79,83 +62,51 @@ class Harbor:
         self.source = source
         self.log = log
         self.deadline = deadline
-        self.attempts = attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.retry_after_cap = retry_after_cap
-        self.socket_timeout = socket_timeout
-        self._sleep = sleep
-        self._clock = clock
-        self._conn: http.client.HTTPConnection | None = None
-        self._served = 0
-        self.requests = 0
-        parts = urlsplit(source.url)
-        self._hostname = parts.hostname or ""
-        self._port = parts.port
-        self._auth: str | None = None
+        auth: str | None = None
         if source.username is not None and source.password is not None:
             token = b64encode(f"{source.username}:{source.password}".encode()).decode("ascii")
-            self._auth = f"Basic {token}"
+            auth = f"Basic {token}"
             log.add_secret(source.password, source.username)
+        self._auth = auth
+        self.transport = Transport(
+            source.url,
+            log,
+            deadline,
+            service="Harbor",
+            url_field="source.url",
+            ca_field="source.ca_certs",
+            auth_header=auth,
+            insecure=source.insecure,
+            ca_certs=source.ca_certs,
+            user_agent=USER_AGENT,
+            attempts=attempts,
+            base_delay=base_delay,
+            max_delay=max_delay,
+            retry_after_cap=retry_after_cap,
+            socket_timeout=socket_timeout,
+            sleep=sleep,
+            clock=clock,
+        )
         self.repo_path = (
             f"{API}/projects/{quote(source.project, safe='')}/repositories/"
             f"{quote(quote(source.name, safe=''), safe='')}"
         )
 
-    # -- transport -----------------------------------------------------------------------------------------------
+    # -- transport (shiplane_http, the project's one HTTP stack) ---------------------------------------------------
+
+    @property
+    def requests(self) -> int:
+        """How many HTTP requests this client has sent (retries included)."""
+        return self.transport.requests
 
     def ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        if self.source.insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        elif self.source.ca_certs:
-            try:
-                context.load_verify_locations(cadata="\n".join(self.source.ca_certs))
-            except (ssl.SSLError, ValueError) as problem:
-                raise ResourceError(f"source.ca_certs: not usable PEM certificates ({problem})") from None
-        return context
-
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            timeout = max(0.1, min(self.socket_timeout, self.deadline - self._clock()))
-            if self.source.scheme == "https":
-                self._conn = http.client.HTTPSConnection(
-                    self._hostname, self._port, timeout=timeout, context=self.ssl_context()
-                )
-            else:
-                self._conn = http.client.HTTPConnection(self._hostname, self._port, timeout=timeout)
-            self._served = 0
-        return self._conn
+        try:
+            return self.transport.ssl_context()
+        except TransportError as problem:
+            raise ResourceError(str(problem)) from None
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.max_delay, self.base_delay * 2.0**attempt)
-        return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
-
-    def _retry_after(self, value: str | None, attempt: int) -> float:
-        if value:
-            value = value.strip()
-            try:
-                seconds = float(value)
-            except ValueError:
-                try:
-                    seconds = float(parsedate_to_datetime(value).timestamp()) - time.time()
-                except (TypeError, ValueError, IndexError, OverflowError):
-                    seconds = self._backoff(attempt)
-            return max(0.0, min(seconds, self.retry_after_cap))
-        return self._backoff(attempt)
-
-    def _wait(self, delay: float, why: str, what: str) -> None:
-        remaining = self.deadline - self._clock()
-        if delay >= remaining:
-            raise ResourceError(f"{what}: {why}; giving up, the command's deadline leaves {max(0.0, remaining):.0f}s")
-        self.log.debug(f"{what}: {why}; retrying in {delay:.1f}s")
-        self._sleep(delay)
+        self.transport.close()
 
     def request(
         self,
@@ -166,68 +117,18 @@ class Harbor:
         headers: dict[str, str] | None = None,
     ) -> Response:
         """One API call with bounded retries. Returns whatever final status Harbor gave."""
-        target = path + ("?" + urlencode(query, quote_via=quote, safe="*") if query else "")
-        what = f"{method} {self.source.url}{target}"
-        payload = json.dumps(body).encode() if body is not None else None
-        send_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if self._auth:
-            send_headers["Authorization"] = self._auth
-        if payload is not None:
-            send_headers["Content-Type"] = "application/json"
-        send_headers.update(headers or {})
-        attempt = 0
-        while True:
-            if self._clock() >= self.deadline:
-                raise ResourceError(f"{what}: the command's deadline passed before Harbor answered")
-            conn = self._connection()
-            reused = self._served > 0
-            started = self._clock()
-            try:
-                conn.timeout = max(0.1, min(self.socket_timeout, self.deadline - started))
-                if conn.sock is not None:
-                    conn.sock.settimeout(conn.timeout)
-                self.requests += 1
-                conn.request(method, target, body=payload, headers=send_headers)
-                raw = conn.getresponse()
-                data = raw.read()
-                response = Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data)
-                self._served += 1
-                if raw.will_close:
-                    self.close()
-            except ssl.SSLCertVerificationError as problem:
-                self.close()
-                raise ResourceError(
-                    f"{what}: TLS verification failed ({problem.verify_message}); add Harbor's CA to source.ca_certs"
-                ) from None
-            except (OSError, http.client.HTTPException) as problem:
-                self.close()
-                reason = f"{type(problem).__name__}: {problem}".rstrip(": ")
-                if reused and attempt == 0:
-                    # a kept-alive connection the server had already closed: reconnect at once
-                    self.log.debug(f"{what}: stale keep-alive connection ({reason}); reconnecting")
-                    reused = False
-                    attempt += 1
-                    continue
-                attempt += 1
-                if attempt >= self.attempts:
-                    raise ResourceError(
-                        f"{what}: cannot reach Harbor ({reason}) after {attempt} attempts; "
-                        f"check source.url and that Harbor is up"
-                    ) from None
-                self._wait(self._backoff(attempt - 1), reason, what)
-                continue
-            elapsed = (self._clock() - started) * 1000
-            self.log.debug(f"{method} {target} -> {response.status} ({elapsed:.0f} ms)")
-            if response.status in RETRY_STATUSES and attempt + 1 < self.attempts:
-                delay = (
-                    self._retry_after(response.headers.get("retry-after"), attempt)
-                    if response.status in (429, 503)
-                    else self._backoff(attempt)
-                )
-                attempt += 1
-                self._wait(delay, f"Harbor answered {response.status}", what)
-                continue
-            return response
+        try:
+            return self.transport.request(method, path, query, body, headers)
+        except TransportError as problem:
+            raise ResourceError(str(problem)) from None
+
+    @staticmethod
+    def json(response: Response) -> Any:
+        """The answer's JSON body; ResourceError when it is not JSON."""
+        try:
+            return response.json("Harbor")
+        except TransportError as problem:
+            raise ResourceError(str(problem)) from None
 
     def fail(self, response: Response, what: str) -> ResourceError:
         """The ResourceError for an unexpected answer, with Harbor's error body on one line."""
@@ -262,7 +163,7 @@ class Harbor:
             return "forbidden", None
         if response.status != 200:
             raise self.fail(response, f"reading repository {self.source.repository}")
-        document = response.json()
+        document = self.json(response)
         value = document.get("update_time") if isinstance(document, dict) else None
         return "ok", value if isinstance(value, str) and value else None
 
@@ -282,7 +183,7 @@ class Harbor:
         if response.status != 200:
             raise self.fail(response, f"reading artifact {self.source.repository}@{reference}")
         try:
-            return Artifact.from_api(response.json())
+            return Artifact.from_api(self.json(response))
         except ValueError as problem:
             raise ResourceError(f"reading artifact {self.source.repository}@{reference}: {problem}") from None
 
@@ -295,7 +196,7 @@ class Harbor:
             )
         if response.status != 200:
             raise self.fail(response, f"listing artifacts of {self.source.repository}")
-        document = response.json()
+        document = self.json(response)
         if document is None:
             document = []
         if not isinstance(document, list):
@@ -393,7 +294,7 @@ class Harbor:
             return None
         if response.status != 200:
             raise self.fail(response, f"reading the vulnerability report of {self.source.repository}@{digest}")
-        return Report.from_additions(response.json())
+        return Report.from_additions(self.json(response))
 
 
 DIGEST_CHUNK = 50

@@ -1,4 +1,4 @@
-"""docs/harbor-image.md documents the resource as it is: every source key and param, and a pipeline snippet that decodes."""
+"""docs/harbor-image.md documents the resource: every source key and param, and a pipeline snippet that decodes."""
 
 from __future__ import annotations
 
