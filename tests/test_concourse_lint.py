@@ -534,10 +534,17 @@ def test_warnings_fail_only_in_strict_mode(tmp_path: Path) -> None:
     assert f"{path}:9: jobs[0].name: 'Unit' is not a valid identifier" in stderr.getvalue()
 
 
-def test_clean_files_print_nothing(tmp_path: Path) -> None:
+def test_clean_files_say_what_was_checked(tmp_path: Path) -> None:
     stderr = io.StringIO()
     assert lint_files([write(tmp_path, "p.yml", BASE_TEXT)], strict=True, stderr=stderr) == 0
-    assert stderr.getvalue() == ""
+    assert stderr.getvalue() == (
+        "lint-pipeline: 1 file(s) clean by the rules of `fly validate-pipeline --strict` (Concourse v8.2.5)\n"
+    )
+    stderr = io.StringIO()
+    assert lint_files([write(tmp_path, "p.yml", BASE_TEXT)] * 2, strict=False, stderr=stderr) == 0
+    assert stderr.getvalue() == (
+        "lint-pipeline: 2 file(s) clean by the rules of `fly validate-pipeline` (Concourse v8.2.5)\n"
+    )
 
 
 def test_unreadable_file(tmp_path: Path) -> None:

@@ -18,9 +18,10 @@ def write(path: Path, content: object) -> str:
     return str(path)
 
 
-def test_a_clean_file_exits_0_silently(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_clean_file_exits_0_saying_what_was_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lint-spinnaker", write(tmp_path / "p.json", PROD)]) == 0
-    assert capsys.readouterr() == ("", "")
+    assert capsys.readouterr() == ("", "lint-spinnaker: 1 file(s) clean: pipelines by Orca's rules, manifests "
+                                       "against the Kubernetes 1.31 schemas, no accounts (give --clouddriver FILE)\n")
 
 
 def test_findings_are_one_line_each_on_stderr_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,14 +1,18 @@
 """`shiplane` command line: render, validate, lint-pipeline, lint-spinnaker.
 
 Exit codes: 0 done, 1 invalid config, invalid output or lint findings, 2 usage. Every message goes to stderr;
-stdout stays empty.
+stdout stays empty (except `--help` and `--version`, argparse's own output). Each command ends with one line saying
+what it did or checked, so a CI log shows it; a render on a terminal also shows a progress counter while it works.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from collections.abc import Sequence
+from importlib import metadata
 from typing import NoReturn, TextIO
 
 from shiplane import concourse, config, render, spinnaker
@@ -18,7 +22,20 @@ from shiplane.templates import TemplateSet
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see shiplane {self.prog.split()[-1]} --help)")
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def version() -> str:
+    """The installed distribution's version (pyproject.toml `version`), or `unknown` when run from a bare tree."""
+    try:
+        return metadata.version("shiplane")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def shown(out_dir: str, path: str) -> str:
+    """A file of the output directory as the user would type it: `out/` + `a/b.yml` is `out/a/b.yml`."""
+    return os.path.join(out_dir, path)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="shiplane",
         description="Render Concourse and Spinnaker pipelines for a fleet of apps, environments and clusters.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     render_cmd = commands.add_parser("render", help="render, validate and write every document")
@@ -62,9 +80,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(argv: Sequence[str], stderr: TextIO) -> int:
-    args = _parser().parse_args(argv)
+    # argparse reports a subcommand's unknown options from the top-level parser; name the subcommand's help instead.
+    args, unknown = _parser().parse_known_args(argv)
+    if unknown:
+        raise UsageError(f"unrecognized arguments: {' '.join(unknown)} (see shiplane {args.command} --help)")
     if args.command == "render":
         fleet = config.load(args.config)
+        started = time.monotonic()
         changes = render.render(
             fleet, TemplateSet(args.templates), args.out, check=args.check, only=args.only, jobs=args.jobs
         )
@@ -72,14 +94,15 @@ def run(argv: Sequence[str], stderr: TextIO) -> int:
             if changes.changed:
                 for path in changes.changed:
                     state = "would be removed" if path in changes.removed else "would change"
-                    stderr.write(f"{args.out}/{path}: {state}\n")
+                    stderr.write(f"{shown(args.out, path)}: {state}\n")
                 stderr.write(f"{len(changes.changed)} file(s) out of date; run shiplane render without --check\n")
                 return 1
             stderr.write(f"{len(changes.unchanged)} file(s) up to date\n")
             return 0
+        apps = len(render.select_apps(fleet, args.only))
         stderr.write(
             f"{len(changes.written)} written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed "
-            f"in {args.out}\n"
+            f"in {args.out} ({apps} app(s) rendered in {time.monotonic() - started:.1f} s)\n"
         )
         return 0
     if args.command == "validate":

@@ -88,6 +88,9 @@ def lint_files(paths: Sequence[str], strict: bool, stderr: TextIO) -> int:
                 warnings += 1
     if errors or warnings:
         stderr.write(f"lint-pipeline: {errors} error(s), {warnings} warning(s) in {len(paths)} file(s)\n")
+    else:
+        rules = "fly validate-pipeline --strict" if strict else "fly validate-pipeline"
+        stderr.write(f"lint-pipeline: {len(paths)} file(s) clean by the rules of `{rules}` (Concourse v8.2.5)\n")
     return 1 if errors else 0
 
 

@@ -193,4 +193,9 @@ def lint_files(paths: Sequence[str], clouddriver: str | None, stderr: TextIO) ->
     if found:
         stderr.write(f"{found} finding(s) in {len(paths)} file(s)\n")
         return 1
+    against = f"the accounts of {clouddriver}" if clouddriver is not None else "no accounts (give --clouddriver FILE)"
+    stderr.write(
+        f"lint-spinnaker: {len(paths)} file(s) clean: pipelines by Orca's rules, manifests against the Kubernetes "
+        f"{schemas.name} schemas, {against}\n"
+    )
     return 0
