@@ -2,7 +2,7 @@
 #   make example   render the bundled Pet Clinic fleet into out/
 #   make test      install what the tests need (apt + a venv), lint, type-check and run every test
 # Everything Python goes into .venv; system packages are installed with apt-get (via sudo when not root), python3-venv
-# too when the machine has no Python venv yet. The image tests (pytest -m image: debootstrap and buildah) need root:
+# too when the machine has no Python venv yet (apt's errors are on stderr; dpkg's progress on stdout is dropped). The image tests (pytest -m image: debootstrap and buildah) need root:
 # for a non-root user they run through sudo, the other tests run as that user. .ci/run proves both on a fresh Debian.
 
 SHELL := /bin/bash
@@ -44,7 +44,7 @@ $(VENV)/.installed: pyproject.toml
 	@# Debian's python3 makes venvs only with python3-venv (ensurepip's wheels); a minimal Debian has no python3.
 	@$(PYTHON) -m venv $(VENV) >/dev/null 2>&1 || { \
 	  echo "installing: python3-venv (cannot make a venv with $(PYTHON))"; \
-	  $(APT_INSTALL) update -qq && $(APT_INSTALL) install -y -qq --no-install-recommends python3-venv && \
+	  $(APT_INSTALL) update -qq && $(APT_INSTALL) install -y -qq --no-install-recommends python3-venv >/dev/null && \
 	  $(PYTHON) -m venv --clear $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
@@ -58,7 +58,7 @@ setup-system:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  $(APT_INSTALL) update -qq && $(APT_INSTALL) install -y -qq --no-install-recommends $$missing; \
+	  $(APT_INSTALL) update -qq && $(APT_INSTALL) install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 clean:
