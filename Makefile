@@ -1,9 +1,10 @@
-# One command each, on a fresh Debian/Ubuntu machine:
+# One command each, on a fresh Debian 12 machine with git and make (.ci/run proves it, as root and as a sudo user):
 #   make example   render the bundled Pet Clinic fleet into out/
 #   make test      install what the tests need (apt + a venv), lint, type-check and run every test
 # Everything Python goes into .venv; system packages are installed with apt-get (via sudo when not root), python3-venv
-# too when the machine has no Python venv yet (apt's errors are on stderr; dpkg's progress on stdout is dropped). The image tests (pytest -m image: debootstrap and buildah) need root:
-# for a non-root user they run through sudo, the other tests run as that user. .ci/run proves both on a fresh Debian.
+# too when the machine has no Python venv yet (apt's errors are on stderr; dpkg's progress on stdout is dropped).
+# The image tests (pytest -m image: debootstrap and buildah) need root: for a non-root user they run through sudo,
+# the other tests run as that user.
 
 SHELL := /bin/bash
 PYTHON ?= python3
