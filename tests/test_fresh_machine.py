@@ -161,3 +161,20 @@ def test_the_script_form_prints_the_mirror_or_fails_in_one_line(tmp_path: Path) 
     (tmp_path / "sources.list").write_text("")
     done = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1 and done.stdout == "" and len(done.stderr.splitlines()) == 1
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_readmes_links_resolve() -> None:
+    text = README.read_text(encoding="utf-8")
+    links = re.findall(r"\]\(((?:docs/[\w.-]+\.md)?)(?:#([\w-]+))?\)", text)
+    assert len(links) > 10
+    for target, anchor in links:
+        document = (ROOT / target) if target else README
+        assert document.is_file(), f"README.md links to {target}, which does not exist"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", document.read_text(encoding="utf-8"), re.MULTILINE)
+            assert anchor in {_slug(h) for h in headings}, f"README.md links to {target}#{anchor}: no such heading"
