@@ -157,7 +157,7 @@ RETRY_DELAYS = (1.0, 3.0)
 # only ever read from those phrases, never from bare digits (a port such as 41234 is not a 412).
 _STATUS = re.compile(r"(?:StatusCode: |received unexpected HTTP status: |unexpected http code )(\d{3})", re.I)
 _CODE = re.compile(r"(?:^|[\s:\"])(toomanyrequests|unauthorized|denied|manifest unknown|name unknown|blob unknown|"
-                   r"name invalid|manifest invalid|unsupported|unknown)(?::|\s*$)", re.I | re.M)  # fmt: skip
+                   r"name invalid|manifest invalid|unsupported|unknown)(?:[:\"]|\s*$)", re.I | re.M)  # fmt: skip
 _PHRASES = {
     "Too Many Requests": 429,
     "Bad Gateway": 502,
