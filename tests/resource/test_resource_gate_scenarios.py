@@ -12,13 +12,13 @@ between checks) against the Harbor double in front of a real registry, with real
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from fixtures.artifacts import helm_chart_layout
 from harbor_double import Outcome, Vulnerability
 from harbor_double.errors import error_body
 from resource_helpers import Resource, Team
@@ -163,54 +163,6 @@ def test_put_of_an_index_with_a_failing_platform_applies_no_tag(
 
 
 # -- 4. non-image artifacts -------------------------------------------------------------------------------------
-
-
-def helm_chart_layout(root: Path) -> Path:
-    """An OCI layout holding a Helm chart as `helm push` stores it (config application/vnd.cncf.helm.config.v1+json)."""
-    layout = root / "chart"
-    blobs = layout / "blobs" / "sha256"
-    blobs.mkdir(parents=True)
-
-    def blob(data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        (blobs / digest).write_bytes(data)
-        return f"sha256:{digest}"
-
-    config = b'{"name":"app","version":"0.1.0","apiVersion":"v2"}'
-    layer = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00"  # empty gzip
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.cncf.helm.config.v1+json",
-                "digest": blob(config),
-                "size": len(config),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
-                    "digest": blob(layer),
-                    "size": len(layer),
-                }
-            ],
-        }
-    ).encode()
-    digest = blob(manifest)
-    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    index = {
-        "schemaVersion": 2,
-        "manifests": [
-            {
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": digest,
-                "size": len(manifest),
-                "annotations": {"org.opencontainers.image.ref.name": "chart"},
-            }
-        ],
-    }
-    (layout / "index.json").write_text(json.dumps(index))
-    return layout
 
 
 def test_a_helm_chart_in_the_repository_is_never_a_version(
