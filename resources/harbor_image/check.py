@@ -564,10 +564,13 @@ class Checker:
                 f"{waiting} newer passing version(s) wait for {short(candidate.digest)} {candidate.tag} "
                 f"({reason}), so that versions come out in order"
             )
-        for digest in list(self.state.waiting_since):
-            if digest not in still_waiting and any(c.digest == digest for c in domain):
-                del self.state.waiting_since[digest]
-        self.state.dirty = True
+        waited = self.state.waiting_since
+        in_domain = {c.digest for c in domain}
+        finished = [d for d in waited if d in in_domain and d not in still_waiting]
+        for digest in finished:
+            del waited[digest]
+        if finished or any(waited.get(d) == now for d in still_waiting):
+            self.state.dirty = True
         shown = held if len(held) <= HELD_LINES else held[-HELD_LINES:]
         if len(held) > HELD_LINES:
             self.log.info(f"… {len(held) - HELD_LINES} older held-back version(s) not listed")
