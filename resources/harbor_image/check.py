@@ -3,17 +3,21 @@
 Tag mode (``tag``, default ``latest``) asks for the tag's artifact and, when the cursor's digest differs, for the
 cursor by digest: at most 2 requests.
 
-``tag_regex`` and ``semver`` modes meet the request budget with the repository's ``update_time``, which Harbor
-v2.15.2 bumps on artifact create/delete, tag create/move/delete and pulls — but not on scan completion:
+``tag_regex`` and ``semver`` modes meet the request budget with the repository's ``update_time`` where Harbor makes
+it trustworthy (v2.15.2+, see :mod:`harbor_image.freshness`): it moves on artifact create/delete, tag
+create/move/delete and pulls — but not on scan completion:
 
-* cold (no cache, no or invalid cursor, ``update_time`` changed): the repository (R1) and every page of
-  ``listArtifacts?q=tags=*&with_tag&with_scan_overview&page_size=100`` — ceil(N/100) + 1 requests;
+* listing (no cache, Harbor before v2.15.2 or version unknown, the last full listing older than 5 minutes): every
+  page of ``listArtifacts?q=tags=*&with_tag&with_scan_overview&page_size=100`` plus, in place of the repository,
+  the project's pull policy or Harbor's version when due — ceil(N/100) + 1 requests at most;
+* cold (``update_time`` changed, no or invalid cursor): the repository (R1) and every page — ceil(N/100) + 1;
 * warm (``update_time`` unchanged, valid cursor): R1 and one ``listArtifacts?q=digest={…}`` for the cursor and every
   cached candidate that orders after it (the held-back ones: pending or failing) — 2 requests whatever N is.
 
-Only versions whose artifact passes the gate are emitted; each held-back candidate gets one stderr line saying why.
+Only images whose scan passes the gate — every platform of an index — and that Harbor's own pull policy would
+serve are emitted, in order: a version waits while an earlier candidate's scan is unfinished (at most
+``scan.timeout``). Each held-back candidate gets one stderr line saying why.
 """
-
 from __future__ import annotations
 
 import re
@@ -184,9 +188,11 @@ class Checker:
         if not verdict.passed or not self.policy.enabled:
             return verdict
         refusal = self.harbor_refusal(artifact)
-        if refusal is not None:
-            return Verdict("fail", refusal)
-        return verdict
+        if refusal is None:
+            return verdict
+        if refusal == NEEDS_REPORT:  # the report budget is spent: decided on a later check, later versions wait
+            return Verdict("needs_report", "the vulnerability report is read on a later check (project CVE allowlist)")
+        return Verdict("fail", refusal)
 
     def gate_verdict(self, artifact: Artifact) -> Verdict:
         verdict = evaluate(artifact.scan, self.policy)
@@ -246,8 +252,11 @@ class Checker:
         if refusal == NEEDS_REPORT:
             report = self.report(artifact.digest)
             if report is False:
-                return "waiting to read the vulnerability report for the project's CVE allowlist"
-            refusal = harbor_refusal(scan, project, self.now(), report) if report is not None else None
+                return NEEDS_REPORT
+            if report is None:  # no report to apply the allowlist to: judge without it (fail closed, as put does)
+                assert project is not None
+                project = project._replace(allowlist=frozenset())
+            refusal = harbor_refusal(scan, project, self.now(), report)
         return refusal
 
     def project_policy(self, *, due: float = POLICY_MAX_AGE) -> ProjectPolicy | None:
