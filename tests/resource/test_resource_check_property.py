@@ -346,3 +346,37 @@ def test_tag_mode_follows_one_tag(fail_on: str, events: list[tuple[Any, ...]]) -
                 assert out[0] == cursor
             if out:
                 cursor = out[-1]
+
+
+def test_harbors_pull_policy_is_followed_within_five_minutes() -> None:
+    """prevent_vul refuses build-2 (Medium ≥ the project's Low): not a version, and build-3 (clean) is not held back by
+    it; a policy change is followed once check re-reads the policy (with the full listing, at most 5 minutes on).
+    Known limit: a version refused under the old policy is not emitted afterwards if a newer one came out first."""
+    source = source_for("regex", "critical", False, False)
+    model = ModelHarbor()
+    model.finish_scan(model.push("build-1"), "None")
+    model.set_policy(True, "Low")
+    refused = model.push("build-2")
+    model.finish_scan(refused, "Medium")
+    clean = model.push("build-3")
+    model.finish_scan(clean, "None")
+    with tempfile.TemporaryDirectory() as cache:
+        log = io.StringIO()
+        out = Checker(source, model, Log(log), cache, now=lambda: model.now_ms / 1000).run(None)
+        assert [v.tag for v in out] == ["build-1", "build-3"]
+        assert "build-2: Harbor refuses to serve it: project policy prevent_vul" in log.getvalue()
+        model.set_policy(False)
+        later = model.push("build-4")
+        model.finish_scan(later, "Medium")
+        model.tick(60_000)
+        out = Checker(source, model, Log(io.StringIO()), cache, now=lambda: model.now_ms / 1000).run(out[-1])
+        assert [v.tag for v in out] == ["build-3"]  # the policy read a minute ago still refuses Medium
+        model.tick(301_000)
+        out = Checker(source, model, Log(io.StringIO()), cache, now=lambda: model.now_ms / 1000).run(out[-1])
+        assert [v.tag for v in out] == ["build-3", "build-4"]  # re-read with the 5-minute listing: served now
+        model.set_policy(True, "Low")
+        model.tick(301_000)  # the policy is re-read with the next full listing, at most 5 minutes on
+        newest = model.push("build-5")
+        model.finish_scan(newest, "Medium")
+        out = Checker(source, model, Log(io.StringIO()), cache, now=lambda: model.now_ms / 1000).run(out[-1])
+        assert [v.tag for v in out] == []  # build-4 (the cursor) and build-5 are refused again
