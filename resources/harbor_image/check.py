@@ -18,35 +18,32 @@ Only images whose scan passes the gate — every platform of an index — and th
 serve are emitted, in order: a version waits while an earlier candidate's scan is unfinished (at most
 ``scan.timeout``). Each held-back candidate gets one stderr line saying why.
 """
+
 from __future__ import annotations
 
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from harbor_image.cache import Cache, State, cache_dir, cache_key
 from harbor_image.errors import ResourceError
 from harbor_image.freshness import (
     FULL_LISTING_INTERVAL,
-    POLICY_MAX_AGE,
     POLICY_TTL,
     VERSION_TTL,
     update_time_reliable,
 )
-from harbor_image.gate import NEEDS_REPORT, Policy, Verdict, evaluate, harbor_refusal
+from harbor_image.gate import Policy
 from harbor_image.harbor import DIGEST_CHUNK, PAGE_SIZE, Page, RepositoryState, ScanStart
+from harbor_image.judge import TRIGGER_COOLDOWN, Judge, short
 from harbor_image.log import Log
 from harbor_image.models import Artifact, ProjectPolicy, Report
 from harbor_image.semver_select import Version as Semver
 from harbor_image.wire import CheckRequest, Selection, Source, Version
 
 CHECK_DEADLINE = 600.0  # seconds; Concourse's own check_timeout is 1h
-TRIGGER_LIMIT = 10  # scans POSTed per check
-TRIGGER_COOLDOWN = 1800.0  # don't POST again for the same digest within this many seconds
-NO_SCANNER_COOLDOWN = 600.0
-REPORT_LIMIT = 25  # vulnerability reports read per check (allowlist / ignore_unfixed)
 HELD_LINES = 20
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -62,11 +59,6 @@ class HarborAPI(Protocol):
     def artifacts_by_digest(self, digests: list[str], *, children: bool = ...) -> list[Artifact]: ...
     def scan(self, digest: str) -> ScanStart: ...
     def vulnerabilities(self, digest: str) -> Report | None: ...
-
-
-def short(digest: str) -> str:
-    algorithm, _, hexits = digest.partition(":")
-    return f"{algorithm}:{hexits[:12]}…" if hexits else digest
 
 
 def time_key(value: str) -> str:
@@ -124,8 +116,9 @@ def _semver_key(version: Semver, tag: str) -> tuple[Any, ...]:
     return (version, tag.count("."), tag)
 
 
-class Checker:
-    """One check run: decides the path, evaluates the gate, remembers what it saw."""
+class Checker(Judge):
+    """One check run: decides the path and the order, asks :class:`Judge` about each artifact, remembers what it
+    saw."""
 
     def __init__(
         self,
@@ -140,11 +133,7 @@ class Checker:
         self.log = log
         self.now = now
         self.policy: Policy = source.scan
-        self.reports_left = REPORT_LIMIT
-        self.triggers_left = TRIGGER_LIMIT
-        self.no_scanner_reported = False
-        self.scan_forbidden_reported = False
-        self.policy_unknown_reported = False
+        super().__init__()
         self.path = ""  # "cold", "warm" or "tag": for logs and tests
         key = cache_key(
             [
@@ -159,183 +148,6 @@ class Checker:
         loaded = self.cache.load() if self.cache is not None else None
         self.state = loaded if loaded is not None else State(key=key)
         self.had_cache = loaded is not None
-
-    @property
-    def triggers_spent(self) -> int:
-        """Scan requests this check sent."""
-        return TRIGGER_LIMIT - self.triggers_left
-
-    # -- gate --------------------------------------------------------------------------------------------------
-
-    def verdict(self, artifact: Artifact) -> Verdict:
-        """The resource's gate and Harbor's own pull policy, for an image or (through its platforms) an index."""
-        if not artifact.is_image:
-            return Verdict("fail", f"not an image (Harbor type {artifact.type}): never a version")
-        if artifact.digest in self.state.unscannable:
-            return Verdict("fail", "Harbor cannot scan it (400 on the scan request): never a version")
-        scan = artifact.scan
-        if (
-            self.policy.enabled
-            and artifact.is_index
-            and scan is not None
-            and scan.status == "Success"
-            and scan.complete_percent < 100
-        ):
-            # Harbor merges the platforms' scans: one Success makes the index Success, with the severity of the
-            # successful platforms only (pkg/scan/vuln/util.go MergeScanStatus, summary.go Merge)
-            return self.index_verdict(artifact)
-        verdict = self.gate_verdict(artifact)
-        if not verdict.passed or not self.policy.enabled:
-            return verdict
-        refusal = self.harbor_refusal(artifact)
-        if refusal is None:
-            return verdict
-        if refusal == NEEDS_REPORT:  # the report budget is spent: decided on a later check, later versions wait
-            return Verdict("needs_report", "the vulnerability report is read on a later check (project CVE allowlist)")
-        return Verdict("fail", refusal)
-
-    def gate_verdict(self, artifact: Artifact) -> Verdict:
-        verdict = evaluate(artifact.scan, self.policy)
-        if verdict.state != "needs_report":
-            return verdict
-        assert artifact.scan is not None
-        remembered_key = f"{artifact.digest} {artifact.scan.report_id}" if artifact.scan.report_id else None
-        if remembered_key and remembered_key in self.state.verdicts:
-            state, reason = self.state.verdicts[remembered_key]
-            if state in ("pass", "fail"):
-                return Verdict("pass" if state == "pass" else "fail", reason)
-        report = self.report(artifact.digest)
-        if report is False:
-            return Verdict("needs_report", "vulnerability report not read yet (read on a later check)")
-        if report is None:
-            result = Verdict("fail", "scan Success but Harbor returned no vulnerability report to filter")
-        else:
-            result = evaluate(artifact.scan, self.policy, report)
-        if remembered_key and result.final:
-            self.state.verdicts[remembered_key] = [result.state, result.reason]
-            self.state.dirty = True
-        return result
-
-    def report(self, digest: str) -> Report | Literal[False] | None:
-        """The vulnerability report within this check's budget; False when the budget is spent."""
-        if self.reports_left <= 0:
-            return False
-        self.reports_left -= 1
-        return self.client.vulnerabilities(digest)
-
-    def index_verdict(self, index: Artifact) -> Verdict:
-        """An index passes only when every platform's scan succeeded and passes; it waits while any is unfinished
-        and fails when any errored or was stopped."""
-        children = {a.digest: a for a in self.client.artifacts_by_digest(sorted(set(index.children)), children=True)}
-        waiting: list[str] = []
-        for digest in index.children:
-            child = children.get(digest)
-            if child is None:
-                return Verdict("fail", f"platform {short(digest)} is missing from Harbor")
-            verdict = self.verdict(child)
-            if verdict.state == "fail":
-                return Verdict("fail", f"platform {short(digest)}: {verdict.reason}")
-            if not verdict.passed:
-                waiting.append(f"{short(digest)} {verdict.reason}")
-        if waiting:
-            done = len(index.children) - len(waiting)
-            return Verdict("wait", f"{done} of {len(index.children)} platforms scanned ({'; '.join(waiting[:3])})")
-        return Verdict("pass", f"all {len(index.children)} platforms pass")
-
-    def harbor_refusal(self, artifact: Artifact) -> str | None:
-        """Harbor's own pull policy (prevent_vul): would Harbor refuse to serve this passing artifact?"""
-        scan = artifact.scan
-        if scan is None or not sum(scan.counts.values()):
-            return None  # nothing found: served whatever the policy (GetVulnerable leaves no severity)
-        project = self.project_policy()
-        refusal = harbor_refusal(scan, project, self.now())
-        if refusal == NEEDS_REPORT:
-            report = self.report(artifact.digest)
-            if report is False:
-                return NEEDS_REPORT
-            if report is None:  # no report to apply the allowlist to: judge without it (fail closed, as put does)
-                assert project is not None
-                project = project._replace(allowlist=frozenset())
-            refusal = harbor_refusal(scan, project, self.now(), report)
-        return refusal
-
-    def project_policy(self, *, due: float = POLICY_MAX_AGE) -> ProjectPolicy | None:
-        """The project's pull policy, read when the cached one is older than ``due`` seconds."""
-        state = self.state
-        now = self.now()
-        if state.policy_read_at is None or now - state.policy_read_at > due or now < state.policy_read_at:
-            state.project_policy = self.client.project_policy()
-            state.policy_read_at = now
-            state.dirty = True
-        if state.project_policy is None and not self.policy_unknown_reported:
-            self.policy_unknown_reported = True
-            self.log.info(
-                f"cannot read project {self.source.project} (grant the robot project:read): Harbor's own pull "
-                f"policy (prevent_vul) is not checked, so a version Harbor refuses to serve may be emitted"
-            )
-        return state.project_policy
-
-    def maybe_trigger(self, artifact: Artifact) -> tuple[str, bool]:
-        """POST a scan for an unscanned artifact (bounded, remembered).
-
-        Returns the held-back reason and whether a scan can still come (then later versions wait for it).
-        """
-        if not self.policy.trigger:
-            return "not scanned (scan.trigger is false: waiting for Harbor's scan on push)", True
-        now = self.now()
-        if self.state.no_scanner_until > now:
-            self._report_no_scanner()
-            return "not scanned (no scanner)", False
-        if self.state.scan_forbidden_until > now:
-            self._report_scan_forbidden()
-            return "not scanned (the account may not start scans: scan:create)", False
-        last = self.state.triggered.get(artifact.digest)
-        if last is not None and now - last < TRIGGER_COOLDOWN:
-            return "not scanned yet (scan requested)", True
-        if self.triggers_left <= 0:
-            return "not scanned (scan requested on a later check)", True
-        self.triggers_left -= 1
-        outcome = self.client.scan(artifact.digest)
-        if outcome == "no-scanner":
-            self.state.no_scanner_until = now + NO_SCANNER_COOLDOWN
-            self.state.dirty = True
-            self._report_no_scanner()
-            return "not scanned (no scanner)", False
-        if outcome == "forbidden":
-            self.state.scan_forbidden_until = now + NO_SCANNER_COOLDOWN
-            self.state.dirty = True
-            self._report_scan_forbidden()
-            return "not scanned (the account may not start scans: scan:create)", False
-        if outcome == "not-scannable":
-            self.state.unscannable[artifact.digest] = now
-            self.state.dirty = True
-            return "Harbor cannot scan it (400 on the scan request): never a version", False
-        self.state.triggered[artifact.digest] = now
-        self.state.dirty = True
-        return ("not scanned: scan requested" if outcome == "accepted" else "scan already running"), True
-
-    def _report_no_scanner(self) -> None:
-        if not self.no_scanner_reported:
-            self.no_scanner_reported = True
-            self.log.info(
-                f"Harbor has no usable scanner for project {self.source.project} (412): nothing can pass the gate "
-                f"until one is configured (or set scan.enabled: false)"
-            )
-
-    def _report_scan_forbidden(self) -> None:
-        if not self.scan_forbidden_reported:
-            self.scan_forbidden_reported = True
-            self.log.info(
-                f"Harbor refused to start a scan (403): grant the robot scan:create on project "
-                f"{self.source.project} (or set scan.trigger: false); unscanned images are held back, the rest "
-                f"is emitted"
-            )
-
-    def held(self, artifact: Artifact, verdict: Verdict) -> tuple[str, bool]:
-        """(reason, blocks): why a candidate is held back and whether later versions must wait for it."""
-        if verdict.state == "unscanned":
-            return self.maybe_trigger(artifact)
-        return verdict.reason, verdict.state in ("wait", "needs_report")
 
     # -- modes -------------------------------------------------------------------------------------------------
 
@@ -612,4 +424,4 @@ def run(request: CheckRequest, log: Log, client: HarborAPI, cache_directory: str
     return [v.to_json() for v in versions]
 
 
-__all__ = ["Checker", "HarborAPI", "ResourceError", "candidates", "run"]
+__all__ = ["Checker", "HarborAPI", "ResourceError", "candidates", "run", "short"]
