@@ -125,8 +125,10 @@ class Scanner:
 
     def index_gate(self, index: Artifact, policy: Policy, timeout_text: str) -> GateResult:
         """Every platform of an index: wait for its scan, then judge it; the first failing platform fails it."""
+        deadline = self.clock() + policy.timeout  # one scan.timeout for all platforms together
         for digest in index.children:
-            child = self.wait(self.fetch(digest), None, policy, timeout_text)
+            remaining = policy._replace(timeout=max(0.0, deadline - self.clock()))
+            child = self.wait(self.fetch(digest), None, remaining, timeout_text)
             result = self.gate_child(child, policy)
             if not result.verdict.passed:
                 reason = f"platform {short(digest)}: {result.verdict.reason}"
