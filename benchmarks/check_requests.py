@@ -1,11 +1,15 @@
-"""Requests and wall time of harbor-image's check at N = 100, 1,000 and 10,000 artifacts, cold and steady state.
+"""Requests and wall time of harbor-image's check at N = 100, 1,000 and 10,000 artifacts, on Harbor v2.15.2 and on
+v2.14.4 behaviour (update_time does not move on pushes before v2.15.2: check lists on every check there).
 
-Starts its own Harbor double (tests/harbor_double; API only, the seeded artifacts have no blobs) on 127.0.0.1, seeds N
-scanned artifacts tagged 1.0.<i>, and runs the installed ``harbor-image-check`` exactly as Concourse does (JSON on
-stdin, a reused cache directory). Prints a table, then the check process's wall time next to
-``python -c "import ssl, json"`` on this machine, and the import time of the check path.
+Starts its own Harbor double (tests/harbor_double; API only, the seeded artifacts have no blobs) on 127.0.0.1, sets
+its version, seeds N scanned artifacts tagged 1.0.<i>, and runs the installed ``harbor-image-check`` exactly as
+Concourse does (JSON on stdin, a reused cache directory). Per version and N it prints the first check (cold), the two
+checks after it (a new cache reads Harbor's version, then the repository's update_time, each in place of another
+request while listing), the steady check, the full listing forced at least every 5 minutes (Harbor's Redis
+repository cache; simulated by ageing the cache file's ``listed_at``) and the mean per check at one check a minute.
+Then the check process's wall time next to ``python -c "import ssl, json"`` and the import time of the check path.
 
-    .venv/bin/python benchmarks/check_requests.py [--sizes 100,1000,10000] [--repeat 5]
+    .venv/bin/python benchmarks/check_requests.py [--sizes 100,1000,10000] [--repeat 3] [--versions v2.15.2,v2.14.4]
 """
 
 from __future__ import annotations
@@ -55,8 +59,21 @@ def api_count(harbor: HarborDouble) -> int:
     return len([r for r in harbor.requests if r.path.startswith("/api/")])
 
 
-def measure(harbor: HarborDouble, size: int, repeat: int, workdir: Path) -> dict[str, Any]:
+VERSIONS = {"v2.15.2": "v2.15.2-080b0220", "v2.14.4": "v2.14.4-1b3ec8a4"}
+LISTING_INTERVAL_CHECKS = 5  # FULL_LISTING_INTERVAL (300 s) at one check a minute
+
+
+def age_listing(cache: Path) -> None:
+    """Make the cache's last full listing older than FULL_LISTING_INTERVAL (as 5 minutes of checks would)."""
+    for file in cache.glob("*.json"):
+        state = json.loads(file.read_text())
+        state["listed_at"] -= 301
+        file.write_text(json.dumps(state))
+
+
+def measure(harbor: HarborDouble, version: str, size: int, repeat: int, workdir: Path) -> dict[str, Any]:
     harbor.reset()
+    harbor.version = VERSIONS[version]
     harbor.create_project("team")
     harbor.seed("team/app", size, tags=lambda i: [f"1.0.{i}"], scan=Outcome.severity("Low"))
     source = {
@@ -67,29 +84,41 @@ def measure(harbor: HarborDouble, size: int, repeat: int, workdir: Path) -> dict
         "password": "Harbor12345",
         "semver": True,
     }
-    cold_times, cold_requests = [], []
-    steady_times, steady_requests = [], []
+    cold_times: list[float] = []
+    counts: dict[str, list[int]] = {"cold": [], "startup": [], "steady": [], "periodic": []}
+    steady_times: list[float] = []
     for attempt in range(repeat):
-        cache = workdir / f"cache-{size}-{attempt}"
+        cache = workdir / f"cache-{version}-{size}-{attempt}"
         harbor.reset_requests()
         elapsed, versions = run_check({"source": source}, cache)
         assert len(versions) == size, f"expected {size} versions, got {len(versions)}"
         cold_times.append(elapsed)
-        cold_requests.append(api_count(harbor))
+        counts["cold"].append(api_count(harbor))
         cursor = versions[-1]
-        for _ in range(2):
-            harbor.reset_requests()
-            elapsed, versions = run_check({"source": source, "version": cursor}, cache)
-            assert versions == [cursor]
-            steady_times.append(elapsed)
-            steady_requests.append(api_count(harbor))
+        for phase, runs in (("startup", 2), ("steady", 3)):
+            for _ in range(runs):
+                harbor.reset_requests()
+                elapsed, versions = run_check({"source": source, "version": cursor}, cache)
+                assert versions == [cursor]
+                counts[phase].append(api_count(harbor))
+                if phase == "steady":
+                    steady_times.append(elapsed)
+        age_listing(cache)
+        harbor.reset_requests()
+        assert run_check({"source": source, "version": cursor}, cache)[1] == [cursor]
+        counts["periodic"].append(api_count(harbor))
+    steady, periodic = max(counts["steady"]), max(counts["periodic"])
     return {
+        "version": version,
         "size": size,
         "budget": math.ceil(size / 100) + 1,
-        "cold_requests": max(cold_requests),
+        "cold_requests": max(counts["cold"]),
         "cold_seconds": statistics.median(cold_times),
-        "steady_requests": max(steady_requests),
+        "startup_requests": max(counts["startup"]),
+        "steady_requests": steady,
         "steady_seconds": statistics.median(steady_times),
+        "periodic_requests": periodic,
+        "mean_per_check": ((LISTING_INTERVAL_CHECKS - 1) * steady + periodic) / LISTING_INTERVAL_CHECKS,
     }
 
 
@@ -131,23 +160,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--versions", default="v2.15.2,v2.14.4")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    versions = args.versions.split(",")
     # an installed wheel has bytecode; this checkout may run with PYTHONDONTWRITEBYTECODE
     compileall.compile_dir(str(ROOT / "resources" / "harbor_image"), quiet=1)
 
     with tempfile.TemporaryDirectory(prefix="check-bench-") as temp, running_double(Path(temp) / "double") as harbor:
         # seeded artifacts have no blobs: check only talks to the API, so no registry is needed
-        results = [measure(harbor, size, args.repeat, Path(temp)) for size in sizes]
+        results = [measure(harbor, v, size, args.repeat, Path(temp)) for v in versions for size in sizes]
 
     print("check against the Harbor double (semver mode, every artifact scanned Low; wall time = whole process)")
     print()
-    print("| N | cold requests | budget ceil(N/100)+1 | cold wall time | steady requests | steady wall time |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| Harbor | N | budget ceil(N/100)+1 | cold (first check) | checks 2 and 3 | steady | every 5 min "
+        "| mean per check at 1/min | cold wall time | steady wall time |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(
-            f"| {r['size']:,} | {r['cold_requests']} | {r['budget']} | {r['cold_seconds'] * 1000:.0f} ms "
-            f"| {r['steady_requests']} | {r['steady_seconds'] * 1000:.0f} ms |"
+            f"| {r['version']} | {r['size']:,} | {r['budget']} | {r['cold_requests']} | {r['startup_requests']} "
+            f"| {r['steady_requests']} | {r['periodic_requests']} | {r['mean_per_check']:.1f} "
+            f"| {r['cold_seconds'] * 1000:.0f} ms | {r['steady_seconds'] * 1000:.0f} ms |"
         )
     baseline, imports, executable = process_times(max(21, args.repeat * 7))
     print()

@@ -10,6 +10,7 @@ Go's `map[string]interface{}` (any value). Undocumented properties are rejected:
 
 from __future__ import annotations
 
+import base64
 import copy
 import os
 import re
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fixtures.artifacts import helm_chart_layout
 from fixtures.images import Images
 from harbor_double import GENERIC_MIME, NATIVE_MIME, HarborDouble, HttpReply, Outcome
 
@@ -247,3 +249,31 @@ def test_every_api_response_matches_the_swagger(scenario: Recorder, harbor: Harb
         "stopScanArtifact", "getReportLog", "getVulnerabilitiesAddition", "getAddition", "getRepository",
         "getProject", "getScannerOfProject", "getPing", "getHealth", "getSystemInfo",
     } <= operations  # fmt: skip
+
+
+def test_new_shapes_match_the_swagger(scenario: Recorder, harbor: HarborDouble, images: Images, tmp_path: Any) -> None:
+    """What issue 14 added to the double: partially scanned indexes (MergeScanStatus, complete_percent, base64
+    report ids), Helm charts (type CHART) and their 400 to a scan request, older Harbor's /systeminfo."""
+    call = scenario
+    amd, arm = images.build("merge", architecture="amd64"), images.build("merge", architecture="arm64")
+    harbor.scanner.set_outcome(amd.digest, Outcome.severity("Low"))
+    harbor.scanner.set_outcome(arm.digest, Outcome.severity("High", pending=3600))
+    index = harbor.push(images.index(amd, arm), "team/multi", "2.0")
+    harbor.rescan("team/multi", index)
+    multi = harbor.api_path("team/multi")
+    reply = call("GET", multi + "/artifacts/2.0?with_scan_overview=true")
+    summary = next(iter(reply.json()["scan_overview"].values()))
+    assert (summary["scan_status"], summary["complete_percent"], summary["severity"]) == ("Success", 50, "Low")
+    report_ids = base64.b64decode(summary["report_id"]).decode().split("|")
+    assert report_ids == [harbor.scanner.reports[amd.digest].uuid, harbor.scanner.reports[arm.digest].uuid]
+    assert call("GET", multi + f"/artifacts/2.0/scan/{summary['report_id']}/log").status == 200
+    children = "%7B" + "+".join([amd.digest, arm.digest]) + "%7D"
+    listed = call("GET", multi + f"/artifacts?with_scan_overview=true&q=base%3D*%2Cdigest%3D{children}").json()
+    assert {a["digest"] for a in listed} == {amd.digest, arm.digest}
+
+    chart = harbor.push(f"oci:{helm_chart_layout(tmp_path)}:chart", "team/charts", "0.1.0")
+    charts = harbor.api_path("team/charts")
+    assert call("GET", charts + "/artifacts/0.1.0?with_scan_overview=true").json()["type"] == "CHART"
+    assert call("POST", charts + f"/artifacts/{chart}/scan").status == 400
+    harbor.version = "v2.14.4-1b3ec8a4"
+    assert call("GET", "/api/v2.0/systeminfo").json()["harbor_version"] == "v2.14.4-1b3ec8a4"

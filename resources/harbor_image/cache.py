@@ -3,7 +3,9 @@
 One JSON file per resource configuration, named by a hash of (url, repository, username, tag selection, scan
 policy) — never containing a secret. It holds the repository's last ``update_time``, every tagged artifact seen
 (digest, push time, tags, scan summary), gate verdicts keyed by (digest, report id) so a vulnerability report is
-fetched once per report, and the scans this resource triggered. Writes are atomic (temp file + rename); a corrupt,
+fetched once per report, the scans this resource triggered, when the last full listing ran, Harbor's version and
+the project's pull policy (each with the time it was read), artifacts Harbor cannot scan and when each held-back
+candidate was first seen unfinished. Writes are atomic (temp file + rename); a corrupt,
 foreign or old-format file is ignored, which only costs a cold check.
 """
 
@@ -15,9 +17,9 @@ import json
 import os
 from typing import Any
 
-from harbor_image.models import Artifact
+from harbor_image.models import Artifact, ProjectPolicy
 
-FORMAT = 4
+FORMAT = 5
 ENV_DIR = "HARBOR_IMAGE_CACHE_DIR"
 
 
@@ -44,13 +46,21 @@ class State:
         "_parsed",
         "_raw",
         "dirty",
+        "harbor_version",
         "key",
+        "listed_at",
         "no_scanner_until",
         "order",
+        "policy_read_at",
+        "project_policy",
+        "scan_forbidden_until",
         "settled",
         "triggered",
+        "unscannable",
         "update_time",
         "verdicts",
+        "version_read_at",
+        "waiting_since",
     )
 
     def __init__(self, key: str) -> None:
@@ -67,6 +77,19 @@ class State:
         # digest -> epoch seconds of our POST scan
         self.triggered: dict[str, float] = {}
         self.no_scanner_until = 0.0
+        self.scan_forbidden_until = 0.0
+        # epoch seconds of the last full listing (the Redis repository cache can hold a stale update_time)
+        self.listed_at = 0.0
+        # /systeminfo harbor_version ("" when Harbor did not say) and when it was read (None: never)
+        self.harbor_version = ""
+        self.version_read_at: float | None = None
+        # the project's pull policy (None: unknown, e.g. no project:read) and when it was read
+        self.project_policy: ProjectPolicy | None = None
+        self.policy_read_at: float | None = None
+        # digest -> epoch seconds Harbor answered 400 to its scan request (a Helm chart, a CNAB bundle…)
+        self.unscannable: dict[str, float] = {}
+        # digest -> epoch seconds check first held later versions back for its unfinished scan
+        self.waiting_since: dict[str, float] = {}
         self.dirty = True
 
     # -- artifacts -------------------------------------------------------------------------------------------
@@ -125,6 +148,14 @@ class State:
             "verdicts": self.verdicts,
             "triggered": self.triggered,
             "no_scanner_until": self.no_scanner_until,
+            "scan_forbidden_until": self.scan_forbidden_until,
+            "listed_at": self.listed_at,
+            "harbor_version": self.harbor_version,
+            "version_read_at": self.version_read_at,
+            "project_policy": self.project_policy.to_cache() if self.project_policy is not None else None,
+            "policy_read_at": self.policy_read_at,
+            "unscannable": self.unscannable,
+            "waiting_since": self.waiting_since,
         }
 
     @classmethod
@@ -145,10 +176,23 @@ class State:
             state.update_time = str(update_time) if update_time is not None else None
             state.settled = bool(data.get("settled"))
             state.no_scanner_until = float(data.get("no_scanner_until") or 0.0)
+            state.scan_forbidden_until = float(data.get("scan_forbidden_until") or 0.0)
+            state.listed_at = float(data.get("listed_at") or 0.0)
+            state.harbor_version = str(data.get("harbor_version") or "")
+            state.version_read_at = _optional_float(data.get("version_read_at"))
+            policy = data.get("project_policy")
+            state.project_policy = ProjectPolicy.from_cache(policy) if policy is not None else None
+            state.policy_read_at = _optional_float(data.get("policy_read_at"))
+            state.unscannable = {str(k): float(v) for k, v in dict(data.get("unscannable") or {}).items()}
+            state.waiting_since = {str(k): float(v) for k, v in dict(data.get("waiting_since") or {}).items()}
             state.dirty = False
             return state
         except (KeyError, TypeError, ValueError, IndexError):
             return None
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 class Cache:

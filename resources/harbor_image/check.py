@@ -3,15 +3,20 @@
 Tag mode (``tag``, default ``latest``) asks for the tag's artifact and, when the cursor's digest differs, for the
 cursor by digest: at most 2 requests.
 
-``tag_regex`` and ``semver`` modes meet the request budget with the repository's ``update_time``, which Harbor
-v2.15.2 bumps on artifact create/delete, tag create/move/delete and pulls — but not on scan completion:
+``tag_regex`` and ``semver`` modes meet the request budget with the repository's ``update_time`` where Harbor makes
+it trustworthy (v2.15.2+, see :mod:`harbor_image.freshness`): it moves on artifact create/delete, tag
+create/move/delete and pulls — but not on scan completion:
 
-* cold (no cache, no or invalid cursor, ``update_time`` changed): the repository (R1) and every page of
-  ``listArtifacts?q=tags=*&with_tag&with_scan_overview&page_size=100`` — ceil(N/100) + 1 requests;
+* listing (no cache, Harbor before v2.15.2 or version unknown, the last full listing older than 5 minutes): every
+  page of ``listArtifacts?q=tags=*&with_tag&with_scan_overview&page_size=100`` plus, in place of the repository,
+  the project's pull policy or Harbor's version when due — ceil(N/100) + 1 requests at most;
+* cold (``update_time`` changed, no or invalid cursor): the repository (R1) and every page — ceil(N/100) + 1;
 * warm (``update_time`` unchanged, valid cursor): R1 and one ``listArtifacts?q=digest={…}`` for the cursor and every
   cached candidate that orders after it (the held-back ones: pending or failing) — 2 requests whatever N is.
 
-Only versions whose artifact passes the gate are emitted; each held-back candidate gets one stderr line saying why.
+Only images whose scan passes the gate — every platform of an index — and that Harbor's own pull policy would
+serve are emitted, in order: a version waits while an earlier candidate's scan is unfinished (at most
+``scan.timeout``). Each held-back candidate gets one stderr line saying why.
 """
 
 from __future__ import annotations
@@ -24,18 +29,21 @@ from typing import Any, NamedTuple, Protocol
 
 from harbor_image.cache import Cache, State, cache_dir, cache_key
 from harbor_image.errors import ResourceError
-from harbor_image.gate import Policy, Verdict, evaluate
+from harbor_image.freshness import (
+    FULL_LISTING_INTERVAL,
+    POLICY_TTL,
+    VERSION_TTL,
+    update_time_reliable,
+)
+from harbor_image.gate import Policy
 from harbor_image.harbor import DIGEST_CHUNK, PAGE_SIZE, Page, RepositoryState, ScanStart
+from harbor_image.judge import TRIGGER_COOLDOWN, Judge, short
 from harbor_image.log import Log
-from harbor_image.models import Artifact, Report
+from harbor_image.models import Artifact, ProjectPolicy, Report
 from harbor_image.semver_select import Version as Semver
 from harbor_image.wire import CheckRequest, Selection, Source, Version
 
 CHECK_DEADLINE = 600.0  # seconds; Concourse's own check_timeout is 1h
-TRIGGER_LIMIT = 10  # scans POSTed per check
-TRIGGER_COOLDOWN = 1800.0  # don't POST again for the same digest within this many seconds
-NO_SCANNER_COOLDOWN = 600.0
-REPORT_LIMIT = 25  # vulnerability reports read per check (allowlist / ignore_unfixed)
 HELD_LINES = 20
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -43,17 +51,14 @@ _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 class HarborAPI(Protocol):
     """What check needs from Harbor (the real client, or the property test's in-process model)."""
 
+    def harbor_version(self) -> str | None: ...
+    def project_policy(self) -> ProjectPolicy | None: ...
     def repository_update_time(self) -> tuple[RepositoryState, str | None]: ...
     def get_artifact(self, reference: str) -> Artifact | None: ...
     def walk_artifacts(self, q: str, sort: str | None = ...) -> Iterator[Page]: ...
-    def artifacts_by_digest(self, digests: list[str]) -> list[Artifact]: ...
+    def artifacts_by_digest(self, digests: list[str], *, children: bool = ...) -> list[Artifact]: ...
     def scan(self, digest: str) -> ScanStart: ...
     def vulnerabilities(self, digest: str) -> Report | None: ...
-
-
-def short(digest: str) -> str:
-    algorithm, _, hexits = digest.partition(":")
-    return f"{algorithm}:{hexits[:12]}…" if hexits else digest
 
 
 def time_key(value: str) -> str:
@@ -111,8 +116,9 @@ def _semver_key(version: Semver, tag: str) -> tuple[Any, ...]:
     return (version, tag.count("."), tag)
 
 
-class Checker:
-    """One check run: decides the path, evaluates the gate, remembers what it saw."""
+class Checker(Judge):
+    """One check run: decides the path and the order, asks :class:`Judge` about each artifact, remembers what it
+    saw."""
 
     def __init__(
         self,
@@ -127,9 +133,7 @@ class Checker:
         self.log = log
         self.now = now
         self.policy: Policy = source.scan
-        self.reports_left = REPORT_LIMIT
-        self.triggers_left = TRIGGER_LIMIT
-        self.no_scanner_reported = False
+        super().__init__()
         self.path = ""  # "cold", "warm" or "tag": for logs and tests
         key = cache_key(
             [
@@ -144,68 +148,6 @@ class Checker:
         loaded = self.cache.load() if self.cache is not None else None
         self.state = loaded if loaded is not None else State(key=key)
         self.had_cache = loaded is not None
-
-    # -- gate --------------------------------------------------------------------------------------------------
-
-    def verdict(self, artifact: Artifact) -> Verdict:
-        verdict = evaluate(artifact.scan, self.policy)
-        if verdict.state != "needs_report":
-            return verdict
-        assert artifact.scan is not None
-        remembered_key = f"{artifact.digest} {artifact.scan.report_id}" if artifact.scan.report_id else None
-        if remembered_key and remembered_key in self.state.verdicts:
-            state, reason = self.state.verdicts[remembered_key]
-            if state in ("pass", "fail"):
-                return Verdict("pass" if state == "pass" else "fail", reason)
-        if self.reports_left <= 0:
-            return Verdict("needs_report", "vulnerability report not read yet (read on a later check)")
-        self.reports_left -= 1
-        report = self.client.vulnerabilities(artifact.digest)
-        if report is None:
-            result = Verdict("fail", "scan Success but Harbor returned no vulnerability report to filter")
-        else:
-            result = evaluate(artifact.scan, self.policy, report)
-        if remembered_key and result.final:
-            self.state.verdicts[remembered_key] = [result.state, result.reason]
-            self.state.dirty = True
-        return result
-
-    def maybe_trigger(self, artifact: Artifact) -> str:
-        """POST a scan for an unscanned artifact (bounded, remembered); returns the held-back reason."""
-        if not self.policy.trigger:
-            return "not scanned (scan.trigger is false)"
-        now = self.now()
-        if self.state.no_scanner_until > now:
-            self._report_no_scanner()
-            return "not scanned (no scanner)"
-        last = self.state.triggered.get(artifact.digest)
-        if last is not None and now - last < TRIGGER_COOLDOWN:
-            return "not scanned yet (scan requested)"
-        if self.triggers_left <= 0:
-            return "not scanned (scan requested on a later check)"
-        self.triggers_left -= 1
-        outcome = self.client.scan(artifact.digest)
-        if outcome == "no-scanner":
-            self.state.no_scanner_until = now + NO_SCANNER_COOLDOWN
-            self.state.dirty = True
-            self._report_no_scanner()
-            return "not scanned (no scanner)"
-        self.state.triggered[artifact.digest] = now
-        self.state.dirty = True
-        return "not scanned: scan requested" if outcome == "accepted" else "scan already running"
-
-    def _report_no_scanner(self) -> None:
-        if not self.no_scanner_reported:
-            self.no_scanner_reported = True
-            self.log.info(
-                f"Harbor has no usable scanner for project {self.source.project} (412): nothing can pass the gate "
-                f"until one is configured (or set scan.enabled: false)"
-            )
-
-    def held_reason(self, artifact: Artifact, verdict: Verdict) -> str:
-        if verdict.state == "unscanned":
-            return self.maybe_trigger(artifact)
-        return verdict.reason
 
     # -- modes -------------------------------------------------------------------------------------------------
 
@@ -238,18 +180,38 @@ class Checker:
         if verdict.passed:
             result.append(Version(tag, current.digest))
         else:
-            self.log.info(f"{short(current.digest)} {tag}: {self.held_reason(current, verdict)}")
+            self.log.info(f"{short(current.digest)} {tag}: {self.held(current, verdict)[0]}")
         return result
 
     def check_listing(self, cursor: Version | None) -> list[Version]:
-        state, update_time = self.client.repository_update_time()
-        if state == "missing":
+        state = self.state
+        now = self.now()
+        version_due = state.version_read_at is None or not 0 <= now - state.version_read_at < VERSION_TTL
+        policy_due = state.policy_read_at is None or not 0 <= now - state.policy_read_at < POLICY_TTL
+        listing_due = not 0 <= now - state.listed_at < FULL_LISTING_INTERVAL
+        if version_due or listing_due or not update_time_reliable(state.harbor_version):
+            # update_time cannot tell (Harbor before v2.15.2, or not known yet) or is not trusted any longer (the
+            # Redis race): list everything. The request the repository would have cost refreshes, in turn, the
+            # project's pull policy or Harbor's version, so a listing stays within ceil(N/100) + 1 requests.
+            if policy_due:
+                self.project_policy(due=0.0)
+            elif version_due:
+                state.harbor_version = self.client.harbor_version() or ""
+                state.version_read_at = now
+                state.dirty = True
+                self.log.debug(f"Harbor version {state.harbor_version or '(not given)'}")
+            if not update_time_reliable(state.harbor_version) and not version_due:
+                self.log.debug(f"Harbor {state.harbor_version or '(version unknown)'}: update_time does not move "
+                               f"on pushes before v2.15.2, so every check lists")  # fmt: skip
+            return self.emit(self.cold(), cursor)
+        repository, update_time = self.client.repository_update_time()
+        if repository == "missing":
             self.log.info(f"repository {self.source.repository} does not exist (yet)")
-            self.state.replace_all({})
-            self.state.order = []
-            self.state.update_time = None
+            state.replace_all({})
+            state.order = []
+            state.update_time = None
             return []
-        if state == "forbidden":
+        if repository == "forbidden":
             self.log.info(
                 f"cannot read repository {self.source.repository} (no repository:read permission): every check "
                 f"lists all artifacts; grant repository:read for 2-request checks"
@@ -258,8 +220,8 @@ class Checker:
             self.had_cache
             and cursor is not None
             and update_time is not None
-            and self.state.settled
-            and self.state.update_time == update_time
+            and state.settled
+            and state.update_time == update_time
         )
         found: list[Candidate] | None = None
         if warm:
@@ -267,11 +229,9 @@ class Checker:
             found = self.warm(cursor)
         if found is None:
             found = self.cold()
-        if self.state.update_time != update_time:
-            self.state.update_time = update_time
-            self.state.dirty = True
-        if self.path == "cold":
-            self.state.settled = True
+        if state.update_time != update_time:
+            state.update_time = update_time
+            state.dirty = True
         return self.emit(found, cursor)
 
     def cold(self) -> list[Candidate]:
@@ -281,9 +241,19 @@ class Checker:
             for artifact in page.artifacts:
                 artifacts.setdefault(artifact.digest, artifact)
         self.state.replace_all(artifacts)
-        found = candidates(artifacts.values(), self.source.selection)
+        self.state.listed_at = self.now()
+        self.state.settled = True
+        if not artifacts:
+            self.log.info(f"{self.source.repository} has no tagged artifacts (yet); Harbor lists nothing for a "
+                          f"repository that does not exist either")  # fmt: skip
+        found = self.versions(artifacts.values())
         self.state.order = [[c.tag, c.digest] for c in found]
         return found
+
+    def versions(self, artifacts: Iterable[Artifact]) -> list[Candidate]:
+        """The selection's candidates among images Harbor can scan (charts, CNAB bundles… are never versions)."""
+        unscannable = self.state.unscannable
+        return candidates((a for a in artifacts if a.is_image and a.digest not in unscannable), self.source.selection)
 
     def warm(self, cursor: Version) -> list[Candidate] | None:
         """Re-read only the cursor and the versions after it; None when a cold walk is needed (or cheaper)."""
@@ -301,10 +271,10 @@ class Checker:
             return None
         wanted = [cursor.digest, *(digest for _, digest in tail)]
         subset = [a for a in (state.artifact(d) for d in dict.fromkeys(wanted)) if a is not None]
-        return candidates(subset, self.source.selection)
+        return self.versions(subset)
 
     def warm_full(self, cursor: Version) -> list[Candidate] | None:
-        found = candidates(self.state.all_artifacts(), self.source.selection)
+        found = self.versions(self.state.all_artifacts())
         position = self.cursor_position(found, cursor)
         if position is None:
             return None
@@ -314,7 +284,7 @@ class Checker:
         self.path = "warm"
         if not self.refresh(watched, cursor):
             return None
-        return candidates(self.state.all_artifacts(), self.source.selection)
+        return self.versions(self.state.all_artifacts())
 
     @staticmethod
     def cheaper_than_cold(watched: int, known: int) -> bool:
@@ -362,6 +332,8 @@ class Checker:
         return candidate.key > position
 
     def emit(self, found: list[Candidate], cursor: Version | None) -> list[Version]:
+        """The passing versions in order: a version is emitted only when no earlier candidate is still being
+        scanned (Concourse cannot insert an older version later); a blocker is waited for at most scan.timeout."""
         position = self.cursor_position(found, cursor) if cursor is not None else None
         result: list[Version] = []
         if cursor is not None and position is not None:
@@ -372,32 +344,54 @@ class Checker:
             if verdict.passed:
                 result.append(cursor)
             else:
-                self.log.info(f"{short(cursor.digest)} {cursor.tag}: {verdict.reason} (the current version)")
+                # an unscanned cursor is scanned too (it passes on a later check)
+                reason, _ = self.held(artifact, verdict)
+                self.log.info(f"{short(cursor.digest)} {cursor.tag}: {reason} (the current version)")
             domain = [c for c in found if self.after(c, position, cursor)]
         else:
             if cursor is not None:
                 self.log.info(f"{cursor.tag} no longer points at {short(cursor.digest)}: listing every version")
             domain = found
         held: list[str] = []
-        verdicts: list[tuple[Candidate, Verdict]] = [(c, self.verdict(c.artifact)) for c in domain]
-        # scans are requested newest first, so the version people wait for is scanned first
-        reasons: dict[int, str] = {}
-        for index in range(len(verdicts) - 1, -1, -1):
-            candidate, verdict = verdicts[index]
-            if not verdict.passed:
-                reasons[index] = self.held_reason(candidate.artifact, verdict)
-        for index, (candidate, verdict) in enumerate(verdicts):
-            if verdict.state == "needs_report":
-                # versions after an unevaluated one wait for it, so Concourse still sees them in order
-                rest = len(verdicts) - index - 1
-                held.append(f"{short(candidate.digest)} {candidate.tag}: {reasons[index]}")
-                if rest:
-                    held.append(f"{rest} newer version(s) wait until it is evaluated")
-                break
-            if verdict.passed:
+        blocker: tuple[Candidate, str] | None = None
+        waiting = 0
+        now = self.now()
+        still_waiting: set[str] = set()
+        for candidate in domain:
+            verdict = self.verdict(candidate.artifact)
+            if verdict.passed and blocker is None:
                 result.append(candidate.version)
-            else:
-                held.append(f"{short(candidate.digest)} {candidate.tag}: {reasons[index]}")
+                continue
+            if verdict.passed:
+                waiting += 1
+                continue
+            reason, blocks = self.held(candidate.artifact, verdict)
+            line = f"{short(candidate.digest)} {candidate.tag}: {reason}"
+            if blocks and blocker is None:
+                since = self.state.waiting_since.setdefault(candidate.digest, now)
+                still_waiting.add(candidate.digest)
+                if now - since <= self.policy.timeout:
+                    blocker = (candidate, reason)
+                    held.append(line)
+                    continue
+                line += f" (waited {int(now - since)}s, more than scan.timeout: later versions no longer wait)"
+            elif blocks:
+                still_waiting.add(candidate.digest)
+                self.state.waiting_since.setdefault(candidate.digest, now)
+            held.append(line)
+        if blocker is not None and waiting:
+            candidate, reason = blocker
+            held.append(
+                f"{waiting} newer passing version(s) wait for {short(candidate.digest)} {candidate.tag} "
+                f"({reason}), so that versions come out in order"
+            )
+        waited = self.state.waiting_since
+        in_domain = {c.digest for c in domain}
+        finished = [d for d in waited if d in in_domain and d not in still_waiting]
+        for digest in finished:
+            del waited[digest]
+        if finished or any(waited.get(d) == now for d in still_waiting):
+            self.state.dirty = True
         shown = held if len(held) <= HELD_LINES else held[-HELD_LINES:]
         if len(held) > HELD_LINES:
             self.log.info(f"… {len(held) - HELD_LINES} older held-back version(s) not listed")
@@ -407,16 +401,19 @@ class Checker:
 
     def _prune(self) -> None:
         state = self.state
-        before = (len(state.verdicts), len(state.triggered))
+        before = (len(state.verdicts), len(state.triggered), len(state.unscannable), len(state.waiting_since))
         if self.source.selection.mode != "tag" and self.path == "cold":
             known = state.digests()
             state.verdicts = {k: v for k, v in state.verdicts.items() if k.split(" ", 1)[0] in known}
             state.triggered = {k: v for k, v in state.triggered.items() if k in known}
+            state.unscannable = {k: v for k, v in state.unscannable.items() if k in known}
+            state.waiting_since = {k: v for k, v in state.waiting_since.items() if k in known}
         horizon = self.now() - TRIGGER_COOLDOWN
         state.triggered = {k: v for k, v in state.triggered.items() if v >= horizon}
         if len(state.verdicts) > 5000:
             state.verdicts = dict(list(state.verdicts.items())[-5000:])
-        if (len(state.verdicts), len(state.triggered)) != before:
+        after = (len(state.verdicts), len(state.triggered), len(state.unscannable), len(state.waiting_since))
+        if after != before:
             state.dirty = True
 
 
@@ -427,4 +424,4 @@ def run(request: CheckRequest, log: Log, client: HarborAPI, cache_directory: str
     return [v.to_json() for v in versions]
 
 
-__all__ = ["Checker", "HarborAPI", "ResourceError", "candidates", "run"]
+__all__ = ["Checker", "HarborAPI", "ResourceError", "candidates", "run", "short"]

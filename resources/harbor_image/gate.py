@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from harbor_image.models import Report, ScanSummary, Vulnerability
+from harbor_image.models import ProjectPolicy, Report, ScanSummary, Vulnerability
 
 SEVERITY_CODES = {"none": 0, "unknown": 0, "negligible": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
 UNRECOGNISED = 99
@@ -113,3 +113,40 @@ def top_vulnerabilities(report: Report, policy: Policy, limit: int = 10) -> list
     counting = remaining(report, policy)
     counting.sort(key=lambda v: (-severity_code(v.severity), not v.fix_version, v.id, v.package))
     return counting[:limit]
+
+
+NEEDS_REPORT = "needs the vulnerability report"
+
+
+def harbor_refusal(
+    summary: ScanSummary | None, project: ProjectPolicy | None, now: float, report: Report | None = None
+) -> str | None:
+    """Why Harbor would refuse to serve an artifact that passed the gate, or None when it serves it.
+
+    src/server/middleware/vulnerable/vulnerable.go Middleware + controller/scan GetVulnerable (v2.10 to v2.15.2):
+    with ``prevent_vul`` a manifest pull is refused (412 PROJECTPOLICYVIOLATION) when a vulnerability that is not
+    on the project allowlist (ignored once it expired) is at or above the project severity. No finding left means
+    no severity, which is served. Returns :data:`NEEDS_REPORT` when only the report can tell (an allowlist).
+    """
+    if project is None or not project.prevent_vul or summary is None:
+        return None
+    findings = sum(summary.counts.values())
+    if findings == 0:
+        return None
+    limit = severity_code(project.severity)
+    rule = (
+        f"Harbor refuses to serve it: project policy prevent_vul blocks pulls of images with vulnerabilities of "
+        f"severity {project.severity} or higher"
+    )
+    if severity_code(summary.severity) < limit:
+        return None
+    allowlist = project.allowlist if project.expires_at is None or project.expires_at > now else frozenset()
+    if not allowlist:
+        return f"{rule} ({summary.severity}: {summary.counts_text()})"
+    if report is None:
+        return NEEDS_REPORT
+    left = [v for v in report.vulnerabilities if v.id not in allowlist]
+    worst = max((severity_code(v.severity) for v in left), default=-1)
+    if worst < limit:
+        return None
+    return f"{rule} ({counted(left)} not on the project's CVE allowlist)"

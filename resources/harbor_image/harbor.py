@@ -22,7 +22,7 @@ from shiplane_http import Response, Transport, TransportError
 
 from harbor_image.errors import ResourceError, harbor_error_text
 from harbor_image.log import Log
-from harbor_image.models import ACCEPT_VULNERABILITIES, Artifact, Report
+from harbor_image.models import ACCEPT_VULNERABILITIES, Artifact, ProjectPolicy, Report
 from harbor_image.wire import Source
 
 API = "/api/v2.0"
@@ -32,7 +32,7 @@ _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([A-Za-z]+)"?')
 _PAGE = re.compile(r"[?&]page=(\d+)")
 USER_AGENT = "harbor-image-resource/0.1"
 
-ScanStart = Literal["accepted", "running", "no-scanner"]
+ScanStart = Literal["accepted", "running", "no-scanner", "not-scannable", "forbidden"]
 RepositoryState = Literal["ok", "missing", "forbidden"]
 
 
@@ -167,6 +167,30 @@ class Harbor:
         value = document.get("update_time") if isinstance(document, dict) else None
         return "ok", value if isinstance(value, str) and value else None
 
+    def harbor_version(self) -> str | None:
+        """Harbor's ``harbor_version`` (``v2.15.2-080b0220``: ReleaseVersion-GitCommit, controller/systeminfo
+        GetInfo); None when Harbor does not say (anonymous callers do not get it: handler/systeminfo.go
+        GetSystemInfo sets WithProtectedInfo only for authenticated ones) or answers anything but 200."""
+        response = self.request("GET", f"{API}/systeminfo")
+        if response.status != 200:
+            return None
+        try:
+            document = self.json(response)
+        except ResourceError:
+            return None
+        value = document.get("harbor_version") if isinstance(document, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    def project_policy(self) -> ProjectPolicy | None:
+        """The project's pull policy (``GET /projects/{name}``: metadata prevent_vul/severity, cve_allowlist);
+        None when the account may not read the project (robots need ``project:read``) — callers say so."""
+        response = self.request("GET", f"{API}/projects/{quote(self.source.project, safe='')}")
+        if response.status in (401, 403, 404):
+            return None
+        if response.status != 200:
+            raise self.fail(response, f"reading project {self.source.project}")
+        return ProjectPolicy.from_api(self.json(response))
+
     def artifact_path(self, reference: str) -> str:
         return f"{self.repo_path}/artifacts/{quote(reference, safe=':')}"
 
@@ -261,17 +285,24 @@ class Harbor:
             seen += len(page.artifacts)
             yield page
 
-    def artifacts_by_digest(self, digests: list[str]) -> list[Artifact]:
-        """The artifacts among ``digests`` (Harbor's OR list ``digest={d1 d2}``), in one request per 50 digests."""
+    def artifacts_by_digest(self, digests: list[str], *, children: bool = False) -> list[Artifact]:
+        """The artifacts among ``digests`` (Harbor's OR list ``digest={d1 d2}``), in one request per 50 digests.
+
+        ``children``: also untagged artifacts an index references, which the listing hides unless the query says
+        ``base=*`` (src/pkg/artifact/dao/dao.go setBaseQuery).
+        """
         found: list[Artifact] = []
+        prefix = "base=*," if children else ""
         for start in range(0, len(digests), DIGEST_CHUNK):
             chunk = digests[start : start + DIGEST_CHUNK]
-            for page in self.walk_artifacts("digest={" + " ".join(chunk) + "}", sort=None):
+            for page in self.walk_artifacts(prefix + "digest={" + " ".join(chunk) + "}", sort=None):
                 found.extend(page.artifacts)
         return found
 
     def scan(self, digest: str) -> ScanStart:
-        """Ask Harbor to scan: 202 accepted, 409 a scan is already running, 412 no scanner for the project."""
+        """Ask Harbor to scan (src/controller/scan/base_controller.go Scan): 202 accepted, 409 a scan is already
+        running, 412 no (active) scanner for the project, 400 the scanner cannot scan this artifact (a Helm chart,
+        a CNAB bundle: "does not support scanning artifact with mime type …"), 403 no ``scan:create``."""
         response = self.request("POST", f"{self.artifact_path(digest)}/scan", body={"scan_type": "vulnerability"})
         if response.status == 202:
             return "accepted"
@@ -279,6 +310,10 @@ class Harbor:
             return "running"
         if response.status == 412:
             return "no-scanner"
+        if response.status == 400:
+            return "not-scannable"
+        if response.status == 403:
+            return "forbidden"
         if response.status == 404:
             raise ResourceError(f"cannot scan {self.source.repository}@{digest}: the artifact is gone (404)")
         raise self.fail(response, f"starting a scan of {self.source.repository}@{digest}")
@@ -292,6 +327,12 @@ class Harbor:
         )
         if response.status == 404:
             return None
+        if response.status == 403:
+            raise ResourceError(
+                f"reading the vulnerability report of {self.source.repository}@{digest}: forbidden (403 "
+                f"{harbor_error_text(response.body)}); the account needs artifact-addition:read on project "
+                f"{self.source.project} (scan.allowlist, scan.ignore_unfixed and failure details read the report)"
+            )
         if response.status != 200:
             raise self.fail(response, f"reading the vulnerability report of {self.source.repository}@{digest}")
         return Report.from_additions(self.json(response))

@@ -53,6 +53,7 @@ class ScanSummary(NamedTuple):
     fixable: int
     scanner: str
     raw: dict[str, Any]
+    complete_percent: int = 100
 
     @classmethod
     def from_overview(cls, overview: Any) -> ScanSummary | None:
@@ -85,6 +86,8 @@ class ScanSummary(NamedTuple):
             fixable=_int(summary.get("fixable")),
             scanner=scanner_text,
             raw=entry,
+            # an index's merged summary: successful children * 100 / children (pkg/scan/vuln/summary.go Merge)
+            complete_percent=_int(entry.get("complete_percent")),
         )
 
     def counts_text(self) -> str:
@@ -95,11 +98,19 @@ class ScanSummary(NamedTuple):
         return ", ".join(parts) if parts else "no vulnerabilities"
 
     def to_cache(self) -> list[Any]:
-        return [self.status, self.severity, self.report_id, self.end_time, self.counts, self.scanner]
+        return [
+            self.status,
+            self.severity,
+            self.report_id,
+            self.end_time,
+            self.counts,
+            self.scanner,
+            self.complete_percent,
+        ]
 
     @classmethod
     def from_cache(cls, data: Any) -> ScanSummary:
-        status, severity, report_id, end_time, counts, scanner = data
+        status, severity, report_id, end_time, counts, scanner, complete_percent = data
         return cls(
             status=str(status),
             severity=str(severity),
@@ -111,7 +122,16 @@ class ScanSummary(NamedTuple):
             fixable=0,
             scanner=str(scanner),
             raw={},
+            complete_percent=int(complete_percent),
         )
+
+
+# Harbor's artifact types (src/pkg/artifact/... processors: image.ArtifactTypeImage "IMAGE", helm "CHART", cnab
+# "CNAB", wasm "WASM", anything unrecognised "UNKNOWN"); only images are versions of this resource
+IMAGE_TYPE = "IMAGE"
+INDEX_MEDIA_TYPES = frozenset(
+    {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
+)
 
 
 class Artifact(NamedTuple):
@@ -122,6 +142,8 @@ class Artifact(NamedTuple):
     project_id: int = 0
     repository_name: str = ""
     media_type: str = ""
+    type: str = IMAGE_TYPE
+    children: tuple[str, ...] = ()  # an index's child manifest digests (``references[].child_digest``)
 
     @classmethod
     def from_api(cls, data: Any) -> Artifact:
@@ -141,7 +163,22 @@ class Artifact(NamedTuple):
             project_id=_int(data.get("project_id")),
             repository_name=_str(data.get("repository_name")),
             media_type=_str(data.get("manifest_media_type")) or _str(data.get("media_type")),
+            type=_str(data.get("type")) or IMAGE_TYPE,
+            children=tuple(
+                r["child_digest"]
+                for r in _list(data.get("references"))
+                if isinstance(r, dict) and isinstance(r.get("child_digest"), str)
+            ),
         )
+
+    @property
+    def is_image(self) -> bool:
+        """An image or image index (Harbor type IMAGE); Helm charts, CNAB bundles, WASM and unknown types are not."""
+        return self.type == IMAGE_TYPE
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_MEDIA_TYPES or bool(self.children)
 
     @property
     def tag_names(self) -> tuple[str, ...]:
@@ -152,16 +189,22 @@ class Artifact(NamedTuple):
             self.push_time,
             [[t.name, t.push_time] for t in self.tags],
             self.scan.to_cache() if self.scan else None,
+            self.type,
+            list(self.children),
+            self.media_type,
         ]
 
     @classmethod
     def from_cache(cls, digest: str, data: Any) -> Artifact:
-        push_time, tags, scan = data
+        push_time, tags, scan, kind, children, media_type = data
         return cls(
             digest=digest,
             push_time=str(push_time),
             tags=tuple(Tag(str(name), str(when)) for name, when in tags),
             scan=ScanSummary.from_cache(scan) if scan is not None else None,
+            media_type=str(media_type),
+            type=str(kind),
+            children=tuple(str(c) for c in children),
         )
 
 
@@ -211,3 +254,54 @@ class Report(NamedTuple):
         scanner = _dict(entry.get("scanner"))
         scanner_text = " ".join(p for p in (_str(scanner.get("name")), _str(scanner.get("version"))) if p)
         return cls(str(mime), _str(entry.get("severity")), scanner_text, vulnerabilities, entry)
+
+
+class ProjectPolicy(NamedTuple):
+    """The project's pull policy as Harbor enforces it on manifest pulls (``GET /projects/{name}``).
+
+    ``prevent_vul`` (metadata ``"true"``) with ``severity`` (metadata: ``low`` … ``critical``) and the project CVE
+    allowlist (ignored once ``expires_at``, epoch seconds, has passed): src/server/middleware/vulnerable/
+    vulnerable.go Middleware refuses a pull with 412 PROJECTPOLICYVIOLATION when the artifact has no scan, a scan
+    that is not Success, or vulnerabilities (not allowlisted) at or above the severity. Image indexes of type IMAGE
+    or CNAB are never checked. ``reuse_sys_cve_allowlist`` means the system allowlist applies instead, which a
+    project robot cannot read: it counts as an empty allowlist (fail closed).
+    """
+
+    prevent_vul: bool
+    severity: str  # ParseSeverityVersion3 of the metadata: None, Low, Medium, High, Critical or Unknown
+    allowlist: frozenset[str]
+    expires_at: int | None
+
+    @classmethod
+    def from_api(cls, document: Any) -> ProjectPolicy:
+        data = _dict(document)
+        metadata = _dict(data.get("metadata"))
+        reuse_system = _str(metadata.get("reuse_sys_cve_allowlist")).lower() == "true"
+        allowlist = _dict(data.get("cve_allowlist"))
+        items = [] if reuse_system else _list(allowlist.get("items"))
+        expires = allowlist.get("expires_at")
+        return cls(
+            prevent_vul=_str(metadata.get("prevent_vul")).lower() == "true",
+            severity=parse_severity_v3(_str(metadata.get("severity"))),
+            allowlist=frozenset(_str(i.get("cve_id")) for i in items if isinstance(i, dict) and i.get("cve_id")),
+            expires_at=expires if isinstance(expires, int) and not isinstance(expires, bool) and expires > 0 else None,
+        )
+
+    def to_cache(self) -> list[Any]:
+        return [self.prevent_vul, self.severity, sorted(self.allowlist), self.expires_at]
+
+    @classmethod
+    def from_cache(cls, data: Any) -> ProjectPolicy:
+        prevent, severity, allowlist, expires = data
+        return cls(bool(prevent), str(severity), frozenset(str(c) for c in allowlist), expires)
+
+
+def parse_severity_v3(value: str) -> str:
+    """src/pkg/scan/vuln/severity.go ParseSeverityVersion3: the project metadata's severity as a Severity.
+
+    ``negligible`` maps to None (v3 has no Negligible); anything unrecognised is Unknown.
+    """
+    title = value[:1].upper() + value[1:].lower()
+    if title in ("None", "Low", "Medium", "High", "Critical"):
+        return title
+    return "None" if title == "Negligible" else "Unknown"

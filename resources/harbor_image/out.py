@@ -7,8 +7,9 @@
    layout (deterministically, so re-pushing an unchanged image uploads no layer bytes).
 3. Trigger Harbor's scan (202; 409 = already running), wait for a final result within ``scan.timeout``, apply the
    gate. A failed gate prints the top vulnerabilities, applies no tag and exits 1.
-4. Apply every tag by re-putting the manifest under it (``skopeo copy docker://…@digest docker://…:tag``): moving
-   an existing tag such as ``latest`` works (Harbor's create-tag API would answer 409) and no layer is uploaded.
+4. Apply every tag by re-pushing the manifest from the local image under it (``skopeo copy oci:… docker://…:tag``):
+   moving an existing tag such as ``latest`` works (Harbor's create-tag API would answer 409), no layer is uploaded
+   and nothing is pulled through Harbor, whose pull policy (``prevent_vul``) could refuse the manifest.
 
 The output version is the first applied tag and the MANIFEST digest (oci-build-task's ``digest`` file is the config
 digest and is not used).
@@ -121,33 +122,43 @@ def run(request: OutRequest, src: str, log: Log, client: HarborAPI, deadline: fl
             by_digest = skopeo.reference(f"@{digest}")
             log.info(f"pushing {source.repository}@{digest} (untagged until the gate passes)")
             skopeo.copy(push_from, by_digest, multi_arch="all", preserve_digests=True, what="pushing the image")
+            artifact = gate_pushed(request, client, log, digest, tags)
+            apply_tags(skopeo, log, source, push_from, tags)
         finally:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
-        scanner = Scanner(client, source.repository, source.project, log)
-        artifact = _wait_for_artifact(scanner, client, digest)
-        if params.scan.enabled:
-            result = scanner.gate(digest, params.scan, params.scan_timeout_text, always_scan=params.scan.trigger)
-            artifact = result.artifact
-            if not result.verdict.passed:
-                lines = [
-                    f"{source.repository}@{short(digest)} does not pass the scan gate: {result.verdict.reason}; "
-                    f"no tag applied ({', '.join(tags)})"
-                ]
-                lines.extend(failure_lines(result, params.scan))
-                raise ResourceError("\n".join(lines))
-            log.info(f"{short(digest)} passes the scan gate ({result.verdict.reason})")
-        for tag in tags:
-            log.info(f"tagging {source.repository}:{tag}")
-            skopeo.copy(
-                by_digest,
-                skopeo.reference(f":{tag}"),
-                multi_arch="all",
-                preserve_digests=True,
-                what=f"applying tag {tag}",
-            )
     final = client.get_artifact(digest) or artifact
     return {"version": {"tag": tags[0], "digest": digest}, "metadata": push_metadata(source, tags, digest, final)}
+
+
+def gate_pushed(request: OutRequest, client: HarborAPI, log: Log, digest: str, tags: list[str]) -> Artifact:
+    """Scan the pushed digest and apply the gate (Harbor's own pull policy included); ResourceError on failure."""
+    source, params = request.source, request.params
+    scanner = Scanner(client, source.repository, source.project, log)
+    artifact = _wait_for_artifact(scanner, client, digest)
+    if not params.scan.enabled:
+        return artifact
+    result = scanner.gate(digest, params.scan, params.scan_timeout_text, always_scan=params.scan.trigger)
+    if not result.verdict.passed:
+        lines = [
+            f"{source.repository}@{short(digest)} does not pass the scan gate: {result.verdict.reason}; "
+            f"no tag applied ({', '.join(tags)})"
+        ]
+        lines.extend(failure_lines(result, params.scan))
+        raise ResourceError("\n".join(lines))
+    log.info(f"{short(digest)} passes the scan gate ({result.verdict.reason})")
+    return result.artifact
+
+
+def apply_tags(skopeo: Skopeo, log: Log, source: Source, push_from: str, tags: list[str]) -> None:
+    """Put the manifest under each tag FROM THE LOCAL IMAGE: no pull through Harbor, so Harbor's pull policy
+    (prevent_vul: 412 PROJECTPOLICYVIOLATION on manifest GET, server/middleware/vulnerable) never blocks tagging,
+    and the blobs are already there (only the manifest is sent)."""
+    for tag in tags:
+        log.info(f"tagging {source.repository}:{tag}")
+        skopeo.copy(
+            push_from, skopeo.reference(f":{tag}"), multi_arch="all", preserve_digests=True, what=f"applying tag {tag}"
+        )
 
 
 def _wait_for_artifact(scanner: Scanner, client: HarborAPI, digest: str) -> Artifact:

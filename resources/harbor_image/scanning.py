@@ -3,6 +3,11 @@
 Polling is bounded by ``scan.timeout`` with a growing interval (1s → 10s). A scan we trigger replaces the
 artifact's previous report; until Harbor shows a report other than the one seen before the POST, the old result
 is not trusted.
+
+An image index passes only when every platform's scan succeeded and passes: Harbor shows an index as ``Success``
+as soon as one child succeeded (pkg/scan/vuln/util.go MergeScanStatus; ``complete_percent`` = successful * 100 /
+children, summary.go Merge), so each platform is waited for and judged on its own. A passing artifact that Harbor
+itself would refuse to serve (the project's ``prevent_vul``, :func:`harbor_image.gate.harbor_refusal`) fails.
 """
 
 from __future__ import annotations
@@ -13,7 +18,16 @@ from dataclasses import dataclass
 
 from harbor_image.check import HarborAPI, short
 from harbor_image.errors import ResourceError
-from harbor_image.gate import FINAL, NOT_YET, Policy, Verdict, evaluate, top_vulnerabilities
+from harbor_image.gate import (
+    FINAL,
+    NEEDS_REPORT,
+    NOT_YET,
+    Policy,
+    Verdict,
+    evaluate,
+    harbor_refusal,
+    top_vulnerabilities,
+)
 from harbor_image.log import Log
 from harbor_image.models import Artifact, Report
 
@@ -56,6 +70,16 @@ class Scanner:
                 f"Harbor cannot scan {self.repository}@{short(digest)}: no scanner is configured or active for "
                 f"project {self.project} (412); configure one, or set scan.enabled: false"
             )
+        if outcome == "not-scannable":
+            raise ResourceError(
+                f"Harbor cannot scan {self.repository}@{short(digest)} (400: the scanner does not support this "
+                f"artifact type); only images can pass the gate (or set scan.enabled: false)"
+            )
+        if outcome == "forbidden":
+            raise ResourceError(
+                f"Harbor refused to scan {self.repository}@{short(digest)} (403): grant the account scan:create on "
+                f"project {self.project}, or set scan.trigger: false and let Harbor scan on push"
+            )
         self.log.info(
             f"scan of {short(digest)} requested" if outcome == "accepted" else f"a scan of {short(digest)} is running"
         )
@@ -83,6 +107,8 @@ class Scanner:
                 self.log.info(f"{short(digest)} has no scan and scan.trigger is false: waiting for one (auto-scan)")
         artifact = self.wait(artifact, stale, policy, timeout_text)
         scan = artifact.scan
+        if artifact.is_index and scan is not None and scan.status == "Success" and scan.complete_percent < 100:
+            return self.index_gate(artifact, policy, timeout_text)
         verdict = evaluate(scan, policy)
         report = None
         if scan is not None and scan.status == "Success":
@@ -93,7 +119,49 @@ class Scanner:
                     if report is not None
                     else Verdict("fail", "scan Success but Harbor returned no vulnerability report to filter")
                 )
+        if verdict.passed:
+            verdict = self.harbor_policy(artifact, verdict, report)
         return GateResult(artifact, verdict, report)
+
+    def index_gate(self, index: Artifact, policy: Policy, timeout_text: str) -> GateResult:
+        """Every platform of an index: wait for its scan, then judge it; the first failing platform fails it."""
+        deadline = self.clock() + policy.timeout  # one scan.timeout for all platforms together
+        for digest in index.children:
+            remaining = policy._replace(timeout=max(0.0, deadline - self.clock()))
+            child = self.wait(self.fetch(digest), None, remaining, timeout_text)
+            result = self.gate_child(child, policy)
+            if not result.verdict.passed:
+                reason = f"platform {short(digest)}: {result.verdict.reason}"
+                return GateResult(index, Verdict("fail", reason), result.report)
+        report = self.client.vulnerabilities(index.digest)
+        verdict = self.harbor_policy(index, Verdict("pass", f"all {len(index.children)} platforms pass"), report)
+        return GateResult(index, verdict, report)
+
+    def gate_child(self, child: Artifact, policy: Policy) -> GateResult:
+        verdict = evaluate(child.scan, policy)
+        report = None
+        if child.scan is not None and child.scan.status == "Success":
+            report = self.client.vulnerabilities(child.digest)
+            if verdict.state == "needs_report":
+                verdict = evaluate(child.scan, policy, report) if report is not None else Verdict("fail", "no report")
+        return GateResult(child, verdict, report)
+
+    def harbor_policy(self, artifact: Artifact, verdict: Verdict, report: Report | None) -> Verdict:
+        """Fail a passing artifact that Harbor would refuse to serve (prevent_vul)."""
+        scan = artifact.scan
+        if scan is None or not sum(scan.counts.values()):
+            return verdict
+        project = self.client.project_policy()
+        if project is None:
+            self.log.info(
+                f"cannot read project {self.project} (grant the account project:read): Harbor's own pull policy "
+                f"(prevent_vul) is not checked"
+            )
+            return verdict
+        refusal = harbor_refusal(scan, project, time.time(), report)
+        if refusal == NEEDS_REPORT:  # no report to apply the allowlist to: Harbor has none either
+            refusal = harbor_refusal(scan, project._replace(allowlist=frozenset()), time.time())
+        return verdict if refusal is None else Verdict("fail", refusal)
 
     def wait(self, artifact: Artifact, stale: tuple[str, str] | None, policy: Policy, timeout_text: str) -> Artifact:
         deadline = self.clock() + policy.timeout

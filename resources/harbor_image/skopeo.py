@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 from base64 import b64encode
 from types import TracebackType
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from harbor_image.errors import ResourceError, one_line
 from harbor_image.log import Log
@@ -145,7 +146,29 @@ class Skopeo:
 
 
 RETRY_DELAYS = (1.0, 3.0)
-_TRANSIENT = (
+
+# How skopeo (containers/image) reports a registry's answer, verified against skopeo 1.9 talking to the Harbor
+# double: a registry error body becomes "<code>: <message>" with the code lower-cased (distribution's
+# registry/api/errcode: TOOMANYREQUESTS → "toomanyrequests", DENIED → "denied", UNAUTHORIZED → "unauthorized",
+# MANIFEST_UNKNOWN → "manifest unknown"; a code distribution does not register, such as Harbor's PRECONDITION or
+# PROJECTPOLICYVIOLATION, becomes "unknown: <Harbor's message>"); a body without one becomes
+# "StatusCode: 429, <body>" (containers/image docker/errors.go registryHTTPResponseToError) or "received unexpected
+# HTTP status: 502 Bad Gateway" (distribution registry/client/errors.go UnexpectedHTTPStatusError). Statuses are
+# only ever read from those phrases, never from bare digits (a port such as 41234 is not a 412).
+_STATUS = re.compile(r"(?:StatusCode: |received unexpected HTTP status: |unexpected http code )(\d{3})", re.I)
+_CODE = re.compile(r"(?:^|[\s:\"])(toomanyrequests|unauthorized|denied|manifest unknown|name unknown|blob unknown|"
+                   r"name invalid|manifest invalid|unsupported|unknown)(?:[:\"]|\s*$)", re.I | re.M)  # fmt: skip
+_PHRASES = {
+    "Too Many Requests": 429,
+    "Bad Gateway": 502,
+    "Service Unavailable": 503,
+    "Service Temporarily Unavailable": 503,
+    "Gateway Timeout": 504,
+    "Gateway Time-out": 504,
+    "Precondition Failed": 412,
+}
+_TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
+_NETWORK = (
     "connection refused",
     "connection reset",
     "broken pipe",
@@ -154,42 +177,75 @@ _TRANSIENT = (
     "timeout awaiting",
     "unexpected eof",
     ": eof",
-    "502",
-    "503",
-    "504",
-    "bad gateway",
-    "service unavailable",
-    "gateway time",
-    "too many requests",
-    "429",
+    "no such host",
 )
+_IMMUTABLE = "configured as immutable"  # Harbor's message (server/middleware/immutable, controller/tag Ensure)
+_POLICY = "cannot be pulled due to configured policy"  # server/middleware/vulnerable PROJECTPOLICYVIOLATION
 
 
 class _Transient(Exception):
     """A skopeo failure worth another attempt (network, 429/502/503/504)."""
 
 
-def transient(stderr: str) -> bool:
+class Classified(NamedTuple):
+    """What a skopeo failure means: the registry's error code, the HTTP status (from a status phrase) or a
+    network failure."""
+
+    code: str | None
+    status: int | None
+    network: bool
+
+
+def classify(stderr: str) -> Classified:
+    """skopeo's error text → the registry error code, the HTTP status and whether the network failed."""
+    code_match = _CODE.search(stderr)
+    code = code_match.group(1).lower() if code_match else None
+    status_match = _STATUS.search(stderr)
+    status = int(status_match.group(1)) if status_match else None
+    if status is None:
+        status = next((number for phrase, number in _PHRASES.items() if phrase.lower() in stderr.lower()), None)
+    if code == "toomanyrequests":
+        status = 429
     lowered = stderr.lower()
-    permanent = ("immutable", "unauthorized", "denied", "manifest unknown", "x509", "certificate")
-    return not any(p in lowered for p in permanent) and any(t in lowered for t in _TRANSIENT)
+    network = code is None and status is None and any(n in lowered for n in _NETWORK)
+    return Classified(code, status, network)
+
+
+def transient(stderr: str) -> bool:
+    """Worth retrying: 429 (toomanyrequests), 502/503/504, or a network failure — never a permanent answer."""
+    found = classify(stderr)
+    if found.code in ("unauthorized", "denied", "manifest unknown", "name unknown", "blob unknown"):
+        return False
+    if "x509" in stderr.lower() or _IMMUTABLE in stderr or _POLICY in stderr:
+        return False
+    return found.network or found.status in _TRANSIENT_STATUS
 
 
 def explain(stderr: str) -> str:
     """skopeo's error as one line, with the likely cause first."""
     text = one_line(stderr.strip().splitlines()[-1] if stderr.strip() else "skopeo failed without a message")
+    found = classify(stderr)
     lowered = stderr.lower()
-    if "immutable" in lowered or "412" in lowered or "precondition" in lowered:
+    if _IMMUTABLE in stderr:
         return f"the tag is immutable in Harbor (412): {text}; use another tag or ask a project admin"
-    if "unauthorized" in lowered or "401" in lowered or "authentication required" in lowered:
+    if _POLICY in stderr:
+        return (
+            f"Harbor refuses to serve the image: the project's pull policy (prevent_vul) blocks it (412 "
+            f"PROJECTPOLICYVIOLATION): {text}"
+        )
+    if found.status == 429:
+        return f"the registry is rate-limiting (429 Too Many Requests): {text}"
+    if found.code == "unauthorized" or found.status == 401:
         return f"the registry refused the credentials: {text}; check source.username and source.password"
-    if "denied" in lowered or "403" in lowered or "forbidden" in lowered:
-        return f"the registry denied access: {text}; the account needs pull and push on the project"
-    if "manifest unknown" in lowered or "not found" in lowered or "404" in lowered:
+    if found.code == "denied" or found.status == 403:
+        return f"the registry denied access: {text}; the account needs repository:pull and repository:push"
+    if found.code in ("manifest unknown", "name unknown", "blob unknown") or found.status == 404:
         return f"not found in the registry: {text}"
     if "x509" in lowered or "certificate" in lowered:
         return f"TLS verification failed: {text}; add Harbor's CA to source.ca_certs"
-    if "connection refused" in lowered or "no such host" in lowered or "i/o timeout" in lowered:
+    if found.status == 412:
+        return f"Harbor refused it (412 Precondition Failed): {text}"
+    if found.network:
         return f"cannot reach the registry: {text}"
     return text
 

@@ -19,7 +19,7 @@ from .auth import Principal
 from .clock import fmt_time
 from .errors import HarborError, bad_request, forbidden, go_json, not_found, unauthorized, validation_failure
 from .query import links, page, parse_q
-from .scanner import DEFAULT_ACCEPT, NATIVE_MIME, SCAN_MIME_TYPES
+from .scanner import DEFAULT_ACCEPT, NATIVE_MIME, SCAN_MIME_TYPES, parse_report_ids
 from .state import MANIFEST_TYPES, Artifact, Project, Reference, Repository, Tag, is_digest
 
 if TYPE_CHECKING:
@@ -475,7 +475,7 @@ class Api:
         artifact = self.artifact(call)
         report_id = call.path["report_id"]
         reports = self.state.reports(artifact) or []
-        wanted = [r for r in reports if r.uuid in report_id.split("|")]
+        wanted = [r for r in reports if r.uuid in parse_report_ids(report_id)]
         if not wanted:
             raise not_found(f"report with uuid {report_id} does not exist")
         now = self.state.clock.now()

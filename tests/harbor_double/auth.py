@@ -66,22 +66,23 @@ PUBLIC_PERMISSIONS: frozenset[Permission] = frozenset(
     }
 )
 
-# What a CI robot for the resource needs: the reference's robot-account list, plus repository:read, which the
-# resource's 2-request steady-state check reads (the repository's update_time).
+# What a CI robot for the resource needs — exactly the permissions it uses (docs/harbor-image.md): project:read
+# (the pull policy), repository:read (update_time), repository:pull/push (skopeo), artifact:list/read (listings),
+# artifact-addition:read (vulnerability reports) and scan:create (scan requests). Tags are applied by pushing the
+# manifest (repository:push), never through the tag API, and scans are never stopped or their logs read.
 ROBOT_CI_ACCESS: tuple[Permission, ...] = (
+    ("project", "read"),
     ("repository", "read"),
     ("repository", "pull"),
     ("repository", "push"),
     ("artifact", "list"),
     ("artifact", "read"),
-    ("tag", "list"),
-    ("tag", "create"),
-    ("tag", "delete"),
     ("scan", "create"),
-    ("scan", "stop"),
-    ("scan", "read"),
     ("artifact-addition", "read"),
 )
+# A project-level robot permission on the resource "project" is the project namespace itself
+# (common/security/robot/context.go getPolicyResource: "/project/1", not "/project/1/project").
+ROBOT_RESOURCE_ALIASES: dict[Permission, Permission] = {("project", "read"): ("self", "read")}
 
 # Registry token scopes (src/core/service/token/creator.go actionScopeMap).
 TOKEN_ACTIONS = ("pull", "push", "delete", "scanner-pull")
@@ -170,7 +171,7 @@ class Accounts:
             return frozenset(ROLE_PERMISSIONS["projectAdmin"] | {("repository", "scanner-pull")})
         if principal.robot_project is not None:
             if principal.robot_project == project:
-                granted |= principal.robot_access
+                granted |= {ROBOT_RESOURCE_ALIASES.get(p, p) for p in principal.robot_access}
             return frozenset(granted)
         role = self.members.get((project, principal.name)) if principal.authenticated else None
         if role is not None:

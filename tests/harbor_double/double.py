@@ -11,6 +11,7 @@ import base64
 import contextlib
 import http.client
 import json
+import re
 import secrets
 import ssl
 import threading
@@ -74,10 +75,16 @@ class SeededArtifact:
     push_time: datetime
 
 
-class HarborDouble:
-    """A Harbor v2.15.2 stand-in. Start it once per session; call `reset()` between tests."""
+DEFAULT_VERSION = "v2.15.2-080b0220"
 
-    version = "v2.15.2-080b0220"
+
+class HarborDouble:
+    """A Harbor v2.15.2 stand-in. Start it once per session; call `reset()` between tests.
+
+    `version` (`/systeminfo` harbor_version) also picks the release's update_time rules: from v2.15.2 on,
+    artifact create/delete and tag create/move/delete touch the repository (controller/artifact and controller/tag
+    `touchRepo`, goharbor/harbor#23225); before it only pulls (and repository edits) do.
+    """
 
     def __init__(self, registry: Registry | None, *, ca: TestCA | None = None) -> None:
         """`registry` None gives a double without a registry (API only; every /v2 registry call answers 502)."""
@@ -180,12 +187,26 @@ class HarborDouble:
             accounts.users[ADMIN_USERNAME] = User(ADMIN_USERNAME, ADMIN_PASSWORD, sysadmin=True)
             self.state.reset(Scanner(), accounts)
             self.state.create_project("library", {"public": "true"})
+            self.version = DEFAULT_VERSION
         self.faults.clear()
         self.log.clear()
         self.proxy.uploads.reset()
         self._upstream_up = True
         self.internal_errors.clear()
         self.upstream_errors.clear()
+
+    @property
+    def version(self) -> str:
+        """`harbor_version` as /systeminfo reports it (ReleaseVersion-GitCommit)."""
+        return self._version
+
+    @version.setter
+    def version(self, value: str) -> None:
+        numbers = re.match(r"v(\d+)\.(\d+)\.(\d+)", value)
+        if numbers is None:
+            raise ValueError(f"a Harbor version looks like v2.14.4-1b3ec8a4, not {value!r}")
+        self._version = value
+        self.state.touch_repo = tuple(int(n) for n in numbers.groups()) >= (2, 15, 2)
 
     # --- request dispatch ----------------------------------------------------------------------------------
     def serve(self, ex: Exchange) -> None:
@@ -227,7 +248,7 @@ class HarborDouble:
                 ex.drain()
                 ex.reset_connection()
                 return
-            status, headers, body = fault.response()
+            status, headers, body = fault.response(registry=ex.raw_path.startswith("/v2"))
             ex.send(status, body, headers=headers)
             return
         path = ex.raw_path

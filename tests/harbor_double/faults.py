@@ -35,8 +35,12 @@ class Fault:
     delay: float = 0.0
     hits: int = 0
 
-    def response(self) -> tuple[int, list[tuple[str, str]], bytes]:
-        """(status, headers, body) of the injected answer (unused for a reset)."""
+    def response(self, *, registry: bool = False) -> tuple[int, list[tuple[str, str]], bytes]:
+        """(status, headers, body) of the injected answer (unused for a reset).
+
+        A 429 on the registry (`/v2/…`) has distribution's error body (registry/api/errcode TOOMANYREQUESTS "too
+        many requests"), as a registry or a proxy-cache upstream such as Docker Hub answers; on the API Harbor's.
+        """
         headers: list[tuple[str, str]] = []
         if self.retry_after is not None:
             headers.append(("Retry-After", self.retry_after))
@@ -51,7 +55,7 @@ class Fault:
                 ).encode()
                 content_type = content_type or "text/html"
             else:
-                code = "TOO_MANY_REQUEST" if self.status == 429 else "UNKNOWN"
+                code = ("TOOMANYREQUESTS" if registry else "TOO_MANY_REQUEST") if self.status == 429 else "UNKNOWN"
                 message = "too many requests" if self.status == 429 else "internal server error"
                 body = error_body(code, message)
                 content_type = content_type or "application/json; charset=utf-8"

@@ -10,6 +10,7 @@ until it finishes — exactly what Harbor shows.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -356,21 +357,22 @@ class Scanner:
         return summary
 
     def _merged_summary(self, reports: list[Report], now: datetime) -> dict[str, object]:
+        """NativeReportSummary.Merge folded over the children in order (pkg/scan/vuln/summary.go Merge): status by
+        MergeScanStatus (util.go: Running, then Stopped, then Success as soon as ONE child succeeded, else the later
+        job status), complete_percent = successful * 100 / children, report ids joined by "|" and base64-encoded
+        (mergeReportID), severity and counts from the successful children only and none while Running."""
         statuses = [report.status(now) for report in reports]
-        if "Running" in statuses:
-            status = "Running"
-        elif "Stopped" in statuses:
-            status = "Stopped"
-        elif "Success" in statuses:
-            status = "Success"  # an index counts as scanned when one of its children succeeded
-        else:
-            status = statuses[-1]
+        status = statuses[0]
+        report_id = reports[0].uuid
+        for other, uuid_ in zip(statuses[1:], (r.uuid for r in reports[1:]), strict=True):
+            status = merge_scan_status(status, other)
+            report_id = merge_report_id(report_id, uuid_)
         starts = [report.start_time(now) for report in reports]
         ends = [report.end_time(now) for report in reports]
         start = None if None in starts else min(s for s in starts if s is not None)
         end = max((e for e in ends if e is not None), default=None)
         merged: dict[str, object] = {
-            "report_id": "|".join(report.uuid for report in reports),
+            "report_id": report_id,
             "scan_status": status,
             "start_time": fmt_time(start),
             "end_time": fmt_time(end),
@@ -384,9 +386,7 @@ class Scanner:
             severity, per, total, fixable = overall_severity(findings.values())
             merged["severity"] = severity
             merged["summary"] = {"total": total, "fixable": fixable, "summary": per}
-        percent = len(succeeded) * 100 // len(reports)
-        if percent:
-            merged["complete_percent"] = percent
+        merged["complete_percent"] = len(succeeded) * 100 // len(reports)
         if succeeded:
             merged["scanner"] = self.registration.to_json()
         return merged
@@ -411,6 +411,38 @@ class Scanner:
 
 
 _GO_ZERO_UNIX = -62135596800  # time.Time{}.Unix()
+_JOB_CODES = {"Pending": 0, "Scheduled": 1, "Running": 2, "Stopped": 3, "Error": 3, "Success": 3}  # job.Status.Code
+
+
+def merge_scan_status(first: str, second: str) -> str:
+    """pkg/scan/vuln/util.go MergeScanStatus: Running wins, then Stopped, then Success (an index counts as
+    scanned when one child succeeded); otherwise the later job status (jobservice/job Status.After), ties to
+    the second."""
+    if "Running" in (first, second):
+        return "Running"
+    if "Stopped" in (first, second):
+        return "Stopped"
+    if "Success" in (first, second):
+        return "Success"
+    return first if _JOB_CODES.get(first, -1) > _JOB_CODES.get(second, -1) else second
+
+
+def merge_report_id(first: str, second: str) -> str:
+    """util.go mergeReportID: base64 of "<first decoded>|<second>"."""
+    try:
+        decoded = base64.b64decode(first, validate=True)
+    except ValueError:
+        decoded = first.encode()
+    return base64.b64encode(decoded + b"|" + second.encode()).decode("ascii")
+
+
+def parse_report_ids(value: str) -> list[str]:
+    """util.go ParseReportIDs: base64-decoded when it decodes, split on "|"."""
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except ValueError:
+        decoded = value
+    return decoded.split("|")
 
 
 def _duration(start: datetime | None, end: datetime | None) -> int:

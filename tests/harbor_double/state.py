@@ -42,6 +42,10 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 IMAGE_CONFIG_TYPES = {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
+# controller/artifact/processor: chart (config media type) -> CHART; cnab (the index's
+# org.opencontainers.artifactType annotation, abstractor.go abstractIndexMetadata) -> CNAB
+HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
+CNAB_MEDIA_TYPE = "application/vnd.cnab.manifest.v1"
 INDEX_TYPES = {OCI_INDEX, DOCKER_LIST}
 MANIFEST_TYPES = {OCI_MANIFEST, DOCKER_MANIFEST}
 
@@ -265,13 +269,15 @@ def parse_manifest(content: bytes, content_type: str, config_blob: Callable[[str
             )
             for entry in manifest.get("manifests", [])
         ]
+        annotations = manifest.get("annotations") or None
+        index_media_type = (annotations or {}).get("org.opencontainers.artifactType") or media_type
         return ManifestInfo(
             manifest_media_type=media_type,
-            media_type=media_type,
+            media_type=index_media_type,
             artifact_type=str(manifest.get("artifactType", "")),
             size=len(content),
-            type="IMAGE",
-            annotations=manifest.get("annotations") or None,
+            type="CNAB" if index_media_type == CNAB_MEDIA_TYPE else "IMAGE",
+            annotations=annotations,
             children=children,
         )
     config = manifest.get("config") or {}
@@ -282,7 +288,7 @@ def parse_manifest(content: bytes, content_type: str, config_blob: Callable[[str
         media_type=config_type,
         artifact_type=str(manifest.get("artifactType") or config_type),
         size=size,
-        type="IMAGE" if config_type in IMAGE_CONFIG_TYPES else "UNKNOWN",
+        type="IMAGE" if config_type in IMAGE_CONFIG_TYPES else "CHART" if config_type == HELM_CONFIG else "UNKNOWN",
         annotations=manifest.get("annotations") or None,
     )
     if info.type == "IMAGE" and config_blob is not None and int(config.get("size", 0)) > 0:
@@ -391,6 +397,7 @@ class HarborState:
         self.artifacts: dict[int, Artifact] = {}
         self.parents: dict[int, set[int]] = {}  # child artifact id -> parent artifact ids
         self.known_blobs: set[str] = set()
+        self.touch_repo = True  # v2.15.2's touchRepo (HarborDouble.version sets it)
         self.version = 0  # bumped by every change that can alter a listing
         self._list_cache: dict[tuple[object, ...], list[Artifact]] = {}
         self._ids = {
@@ -443,7 +450,9 @@ class HarborState:
         return repository
 
     def touch(self, repository: Repository) -> None:
-        repository.update_time = self.clock.now()
+        """touchRepo (v2.15.2 only: before it artifact and tag changes left update_time alone)."""
+        if self.touch_repo:
+            repository.update_time = self.clock.now()
 
     # --- artifacts -----------------------------------------------------------------------------------------
     def artifact_by_digest(self, repository_name: str, digest: str) -> Artifact:

@@ -17,6 +17,13 @@ def api_requests(harbor: Any) -> list[Any]:
     return [r for r in harbor.requests if r.path.startswith("/api/")]
 
 
+def settle(resource: Resource, source: dict[str, Any], cursor: dict[str, str]) -> None:
+    """The checks a new cache needs before update_time is trusted: the first check read the project's pull policy;
+    these read Harbor's version, then the repository's update_time (freshness.py)."""
+    for _ in range(2):
+        assert resource.check(source, cursor).output[-1] == cursor
+
+
 def versions(run: Any) -> list[tuple[str, str]]:
     return [(v["tag"], v["digest"]) for v in run.output]
 
@@ -131,6 +138,15 @@ def test_request_budget_cold_and_steady(team: Team, resource: Resource, count: i
     assert cold <= math.ceil(count / 100) + 1, f"cold check used {cold} requests"
 
     cursor = run.output[-1]
+    assert api_requests(harbor)[0].path.endswith("/projects/team")  # the pull policy, in place of the repository
+    # a new cache's next checks list too, reading Harbor's version (v2.15.2: update_time is trusted), then the
+    # repository's update_time — each within the cold budget
+    for path in ("/systeminfo", "/repositories/app"):
+        harbor.reset_requests()
+        run = resource.check(source, cursor)
+        assert run.output == [cursor]
+        assert len(api_requests(harbor)) <= math.ceil(count / 100) + 1
+        assert api_requests(harbor)[0].path.endswith(path), [r.path for r in api_requests(harbor)]
     for _ in range(3):
         harbor.reset_requests()
         run = resource.check(source, cursor)
@@ -157,6 +173,7 @@ def test_steady_state_sees_scan_completions_without_listing(team: Team, resource
     source = team.source(semver=True)
     cursor = resource.check(source).output[-1]
     assert cursor["tag"] == "1.0.299"
+    settle(resource, source, cursor)
     harbor.reset_requests()
     assert resource.check(source, cursor).output == [cursor]
     assert len(api_requests(harbor)) == 2
@@ -174,6 +191,7 @@ def test_a_rescan_that_finds_a_critical_withdraws_the_cursor(team: Team, resourc
     seeded = harbor.seed("team/app", 3, tags=lambda i: [f"1.0.{i}"], scan=Outcome.severity("Low"))
     source = team.source(semver=True)
     cursor = resource.check(source).output[-1]
+    settle(resource, source, cursor)
     harbor.rescan("team/app", seeded[-1].digest, Outcome.severity("Critical"))
     harbor.reset_requests()
     run = resource.check(source, cursor)
@@ -191,6 +209,7 @@ def test_allowlist_reads_each_report_once(team: Team, resource: Resource) -> Non
     assert [v["tag"] for v in run.output] == [f"1.0.{i}" for i in range(5)]
     reads = [r for r in api_requests(harbor) if r.path.endswith("/additions/vulnerabilities")]
     assert len(reads) == 5
+    settle(resource, source, run.output[-1])
     harbor.reset_requests()
     assert resource.check(source, run.output[-1]).output == [run.output[-1]]
     assert len(api_requests(harbor)) == 2  # verdicts are remembered per (digest, report)
@@ -224,13 +243,16 @@ def test_repository_without_read_permission_still_works(harbor: Any, resource: R
     }
     run = resource.check(source)
     assert [v["digest"] for v in run.output] == [s.digest for s in seeded]
+    assert "grant the robot project:read" in run.stderr
+    settle(resource, source, run.output[-1])
+    run = resource.check(source, run.output[-1])
     assert "grant repository:read" in run.stderr
 
 
 def test_missing_repository_is_no_version(team: Team, resource: Resource) -> None:
     run = resource.check(team.source("team/nothing", tag_regex=".*"))
     assert run.output == []
-    assert "repository team/nothing does not exist (yet)" in run.stderr
+    assert "team/nothing has no tagged artifacts (yet)" in run.stderr
 
 
 def test_no_scanner_is_reported_once(team: Team, resource: Resource) -> None:
@@ -270,7 +292,7 @@ def test_429_with_retry_after_is_honoured(team: Team, resource: Resource) -> Non
 def test_503_then_success_and_connection_reset(team: Team, resource: Resource) -> None:
     harbor = team.harbor
     harbor.seed("team/app", 1, tags=lambda i: ["1.0.0"], scan=Outcome.clean())
-    unavailable = harbor.faults.add(r"/repositories/app$", times=2, status=503)
+    unavailable = harbor.faults.add(r"/projects/team$", times=2, status=503)
     reset = harbor.faults.add(r"/artifacts$", times=1, reset=True)
     run = resource.check(team.source(semver=True))
     assert len(run.output) == 1
@@ -314,7 +336,7 @@ def test_never_sends_cookies(team: Team, resource: Resource) -> None:
 def test_debug_logs_requests_without_secrets(team: Team, resource: Resource) -> None:
     team.harbor.seed("team/app", 1, tags=lambda i: ["1.0.0"], scan=Outcome.clean())
     run = resource.check(team.source(semver=True, debug=True))
-    assert "debug: GET /api/v2.0/projects/team/repositories/app -> 200" in run.stderr
+    assert "debug: GET /api/v2.0/projects/team -> 200" in run.stderr
     assert "check: 2 HTTP request(s)" in run.stderr
     failing = resource.check(team.source(semver=True, debug=True, password="wrong-" + team.password))
     assert failing.returncode == 1 and "-> 401" in failing.stderr

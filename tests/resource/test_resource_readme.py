@@ -84,3 +84,13 @@ def test_the_pipeline_snippet_decodes() -> None:
             {"source": source, "version": {"tag": "1.2.3", "digest": "sha256:" + "a" * 64}, "params": get["params"]}
         )
     )
+
+
+def test_the_documented_robot_permissions_are_the_ones_the_tests_grant() -> None:
+    """The minimal list in the docs is exactly what the black-box tests' robot has (and they all pass with it)."""
+    from harbor_double import ROBOT_CI_ACCESS
+
+    text = section()
+    line = text[text.index("Robot permissions: ") : text.index("Not needed:")]
+    documented = {tuple(p.split(":")) for p in re.findall(r"`([a-z-]+:[a-z]+)`", line)}
+    assert documented == set(ROBOT_CI_ACCESS)

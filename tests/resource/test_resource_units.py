@@ -124,3 +124,49 @@ def test_corrupt_or_foreign_caches_are_ignored(tmp_path: Path) -> None:
     assert state is not None
     assert state.artifact("sha256:x") is None  # a malformed entry is dropped, and the next check walks again
     assert not state.settled
+
+
+# -- skopeo error classification (texts as skopeo 1.9 prints them against the Harbor double) ----------------------
+
+SKOPEO_429 = 'level=fatal msg="writing manifest: uploading manifest 2 to 127.0.0.1:42717/team/app: toomanyrequests"'
+SKOPEO_429_BARE = "writing manifest: uploading manifest 3 to 127.0.0.1:42717/team/app: StatusCode: 429, "
+SKOPEO_502 = "uploading manifest 4 to 127.0.0.1:42717/team/app: received unexpected HTTP status: 502 Bad Gateway"
+SKOPEO_IMMUTABLE = (
+    "uploading manifest 1.0.0 to 127.0.0.1:42717/team/app: unknown: Failed to process request due to 'app:1.0.0' "
+    "configured as immutable."
+)
+SKOPEO_REFUSED = (
+    'pinging container registry 127.0.0.1:41234: Get "http://127.0.0.1:41234/v2/": dial tcp 127.0.0.1:41234: '
+    "connect: connection refused"
+)
+SKOPEO_POLICY = (
+    "reading manifest sha256:84fc in 127.0.0.1:42717/team/app: unknown: current image with 1 vulnerability cannot be "
+    "pulled due to configured policy in 'Prevent images with vulnerability severity of \"Low\" or higher from running.'"
+)
+SKOPEO_401 = "checking whether a blob sha256:0675 exists in 127.0.0.1:41209/team/app: unauthorized: authentication"
+
+
+def test_skopeo_errors_are_classified_by_code_and_status_phrase_never_by_digits() -> None:
+    from harbor_image.skopeo import classify, explain, transient
+
+    assert classify(SKOPEO_429).status == 429 and transient(SKOPEO_429)
+    assert classify(SKOPEO_429_BARE).status == 429 and transient(SKOPEO_429_BARE)
+    assert "rate-limiting (429 Too Many Requests)" in explain(SKOPEO_429)
+    assert classify(SKOPEO_502).status == 502 and transient(SKOPEO_502)
+    assert not transient(SKOPEO_IMMUTABLE) and "immutable in Harbor" in explain(SKOPEO_IMMUTABLE)
+    refused = explain(SKOPEO_REFUSED)
+    assert "cannot reach the registry" in refused and "immutable" not in refused  # port 41234 is not a 412
+    assert transient(SKOPEO_REFUSED)
+    assert not transient(SKOPEO_POLICY) and "prevent_vul" in explain(SKOPEO_POLICY)
+    assert classify(SKOPEO_401).code == "unauthorized" and not transient(SKOPEO_401)
+    unknown = classify("reading manifest x in 127.0.0.1:4121/team/app: manifest unknown")
+    assert (unknown.code, unknown.status, unknown.network) == ("manifest unknown", None, False)
+
+
+def test_harbor_versions_that_move_update_time_on_pushes() -> None:
+    from harbor_image.freshness import parse_version, update_time_reliable
+
+    assert parse_version("v2.15.2-080b0220") == (2, 15, 2)
+    assert update_time_reliable("v2.15.2-080b0220") and update_time_reliable("v2.16.0-abcdef12")
+    assert not update_time_reliable("v2.15.1-1d4a9c1e") and not update_time_reliable("v2.14.4-1b3ec8a4")
+    assert not update_time_reliable("") and not update_time_reliable("dev-1234")
