@@ -163,7 +163,15 @@ def test_git_resources(pipeline: dict[str, Any], example: Fleet) -> None:
     assert source["source"] == {"uri": app.git.uri, "branch": app.git.branch}  # public: no credentials
     release = resource(pipeline, "release-source")
     assert release["type"] == "git"
-    assert release["source"] == {"uri": app.git.uri, "branch": app.git.branch, "tag_regex": app.releases.tag_regex}
+    # No branch: git-resource then lists tags of every branch (assets/check uses `git tag --merged $branch` only
+    # when a branch is set), so a hotfix tag on a maintenance branch is built too.
+    assert release["source"] == {"uri": app.git.uri, "tag_regex": app.releases.tag_regex}
+
+
+def test_release_tags_can_be_limited_to_one_branch() -> None:
+    fleet = fleet_from(with_(apps__web__releases={"branch": "main"}))
+    release = resource(rendered(fleet)["concourse/web.yml"].content, "release-source")
+    assert release["source"]["branch"] == "main"
 
 
 def test_harbor_image_resources_carry_the_scan_gate(pipeline: dict[str, Any], example: Fleet) -> None:
