@@ -76,8 +76,9 @@ def test_dev_deploys_latest_with_one_replica_and_ephemeral_storage() -> None:
     replica_set = manifest(deploy, "ReplicaSet")
     assert replica_set["spec"]["replicas"] == 1
     pod = replica_set["spec"]["template"]
-    assert pod["spec"]["volumes"] == [{"name": "data", "emptyDir": {}}]
-    assert pod["spec"]["containers"][0]["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
+    # no scratch volume unless the app asks for ephemeral_storage; one replica: no PodDisruptionBudget
+    assert "volumes" not in pod["spec"] and "volumeMounts" not in pod["spec"]["containers"][0]
+    assert [m["kind"] for m in deploy["manifests"]] == ["ReplicaSet", "Service"]
     # a re-pushed latest is a new pod template, hence a new ReplicaSet version
     assert pod["metadata"]["annotations"] == {DIGEST_ANNOTATION: DIGEST_EXPRESSION}
     assert DIGEST_EXPRESSION == "${trigger['digest'] ?: execution.id}"
@@ -285,7 +286,7 @@ def test_every_rendered_manifest_is_valid_for_kubernetes() -> None:
                 for body in s["manifests"]:
                     assert schemas.problems(body) == [], (document.path, body["kind"])
                     count += 1
-    assert count == 2 * 2 + 4 * 4
+    assert count == 2 * 2 + 4 * 5  # dev: ReplicaSet, Service; prod: + PodDisruptionBudget, MySQL StatefulSet, Service
 
 
 def test_every_rendered_document_passes_validation() -> None:

@@ -54,7 +54,7 @@ def _fleet_facts(fleet: Fleet) -> _FleetFacts:
         fleet=fleet,
         accounts=Accounts(
             docker=frozenset({fleet.spinnaker.docker_account}),
-            kubernetes={cluster.account: frozenset({cluster.namespace}) for cluster in deploy},
+            kubernetes={cluster.account: frozenset(fleet.namespaces(cluster)) for cluster in deploy},
         ),
         schemas=schemas_for(fleet.spinnaker.kubernetes_version),
         apps={app.name: app for app in fleet.apps},
