@@ -95,7 +95,10 @@ def test_prod_deploys_releases_with_three_replicas_wired_to_mysql() -> None:
     for tag, fires in [("1.2.3", True), ("10.0.1", True), ("latest", False), ("1.2.3-rc.1", False),
                        ("v1.2.3", False), ("1.2", False)]:
         assert echo_tag_matches(trigger["tag"], tag) is fires, tag
-    mysql, deploy = stages_of(prod)
+    find, check, mysql, deploy = stages_of(prod)
+    # lower_releases: skip (default): nothing deploys before the lower-release guard passed
+    assert (find["type"], check["type"]) == ("findArtifactsFromResource", "checkPreconditions")
+    assert mysql["requisiteStageRefIds"] == [check["refId"]]
     assert deploy["requisiteStageRefIds"] == [mysql["refId"]]
     statefulset = manifest(mysql, "StatefulSet")
     assert statefulset["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "10Gi"

@@ -26,6 +26,7 @@ from typing import Any
 from shiplane.documents import Document
 from shiplane.errors import ShiplaneError
 from shiplane.model import App, AppDeployment, Cluster, Fleet, Notifications, Resources, Target
+from shiplane.spinnaker import lowerrelease
 from shiplane.spinnaker.lint import bindable_image
 from shiplane.spinnaker.tags import TagPolicy
 from shiplane.templates import TemplateSet
@@ -345,7 +346,7 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundles: 
             "version": "latest",
         }
     waves = len(deployment.waves)
-    return {
+    return lowerrelease.guard({
         "application": app.name,
         "description": (
             f"Deploys {app.name} to {environment.name} ({len(deployment.clusters)} cluster(s) in {waves} wave(s)) "
@@ -370,7 +371,7 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundles: 
             "tag": policy.pattern(),
             "type": "docker",
         }],
-    }
+    }, app, deployment)
 
 
 def rollback_pipeline(app: App, deployment: AppDeployment, bundles: dict[str, _Bundle]) -> dict[str, Any]:
