@@ -140,8 +140,10 @@ def test_every_app_deploy_is_red_black_by_the_rules_clouddriver_enforces() -> No
         assert not set(selector) & set(replica_set["spec"]["selector"]["matchLabels"])
         container = replica_set["spec"]["template"]["spec"]["containers"][0]
         assert container["image"] == "harbor.tooling.example.com/petclinic/petclinic"  # artifact name, no tag
-        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-            assert container[probe]["httpGet"] == {"path": "/actuator/health", "port": "http"}
+        # the example's probes: Spring Boot's readiness and liveness health groups
+        assert container["readinessProbe"]["httpGet"] == {"path": "/actuator/health/readiness", "port": "http"}
+        for probe in ("livenessProbe", "startupProbe"):
+            assert container[probe]["httpGet"] == {"path": "/actuator/health/liveness", "port": "http"}
         assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
         assert deploy["requiredArtifactIds"] == [f"petclinic-image-{name.split('-')[1]}"]
 
