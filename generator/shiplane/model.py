@@ -415,7 +415,7 @@ class Fleet:
     """Sorted by name."""
 
     def namespaces(self, cluster: Cluster) -> tuple[str, ...]:
-        """Every namespace shiplane deploys to on `cluster` (its own namespace first, then the apps', sorted)."""
+        """Every namespace shiplane deploys to on `cluster`, sorted (the cluster's own when no app runs there)."""
         used = {
             target.namespace
             for app in self.apps
@@ -423,7 +423,7 @@ class Fleet:
             for target in deployment.targets
             if target.cluster.name == cluster.name
         }
-        return (cluster.namespace, *sorted(used - {cluster.namespace}))
+        return tuple(sorted(used)) or (cluster.namespace,)
 
     def repositories_by_project(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """(Harbor project, its apps' full repository paths sorted), projects sorted: one docker account each."""

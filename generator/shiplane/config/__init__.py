@@ -83,7 +83,7 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
     harbor = Harbor(
         url=url,
         registry=urlsplit(url).netloc,
-        project=raw_harbor["project"],
+        project=raw_harbor.get("project"),
         insecure=raw_harbor["insecure"],
         ca_certs_var=raw_harbor["ca_certs_var"],
         scan=ScanPolicy(
