@@ -9,7 +9,7 @@ environment.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Pairs = tuple[tuple[str, str], ...]
 """An ordered, immutable mapping (sorted by key) such as environment variables or labels."""
@@ -310,9 +310,11 @@ class Database:
     url_format: str
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One app on one cluster: the effective settings after every override layer (see `shiplane.config.layers`)."""
+class Target(NamedTuple):
+    """One app on one cluster: the effective settings after every override layer (see `shiplane.config.layers`).
+
+    A NamedTuple rather than a frozen dataclass: a fleet builds one per app, environment and cluster (100,000 for
+    1,000 apps on 100 clusters), and tuples are several times cheaper to create."""
 
     cluster: Cluster
     namespace: str
@@ -345,6 +347,7 @@ class AppDeployment:
     """Per cluster (same order as `clusters`): namespace and the settings after label and cluster overrides."""
 
     def target(self, cluster: Cluster) -> Target:
+        """The target of `cluster` (linear: for many lookups build `{t.cluster.name: t for t in targets}`)."""
         for target in self.targets:
             if target.cluster.name == cluster.name:
                 return target
@@ -414,16 +417,21 @@ class Fleet:
     teams: tuple[Team, ...] = ()
     """Sorted by name."""
 
-    def namespaces(self, cluster: Cluster) -> tuple[str, ...]:
-        """Every namespace shiplane deploys to on `cluster`, sorted (the cluster's own when no app runs there)."""
-        used = {
-            target.namespace
-            for app in self.apps
-            for deployment in app.deployments
-            for target in deployment.targets
-            if target.cluster.name == cluster.name
+    def namespaces_by_cluster(self) -> dict[str, tuple[str, ...]]:
+        """Cluster name → every namespace shiplane deploys to on it, sorted (the cluster's own when no app runs
+        there). One pass over every app's targets: call it once, not per cluster."""
+        used: dict[str, set[str]] = {cluster.name: set() for cluster in self.clusters}
+        for app in self.apps:
+            for deployment in app.deployments:
+                for target in deployment.targets:
+                    used[target.cluster.name].add(target.namespace)
+        return {
+            cluster.name: tuple(sorted(used[cluster.name])) or (cluster.namespace,) for cluster in self.clusters
         }
-        return tuple(sorted(used)) or (cluster.namespace,)
+
+    def namespaces(self, cluster: Cluster) -> tuple[str, ...]:
+        """Every namespace shiplane deploys to on `cluster` (see `namespaces_by_cluster`)."""
+        return self.namespaces_by_cluster()[cluster.name]
 
     def repositories_by_project(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """(Harbor project, its apps' full repository paths sorted), projects sorted: one docker account each."""

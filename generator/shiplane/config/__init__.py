@@ -259,6 +259,7 @@ def _app(  # noqa: PLR0917
     owner_email: str | None,
 ) -> App:
     chosen = set(raw.get("environments", [e.name for e in environments]))
+    namespace = _namespace(raw, team)
     deployments = []
     for environment in environments:
         if environment.name not in chosen:
@@ -283,9 +284,7 @@ def _app(  # noqa: PLR0917
                 env=_pairs(env),
                 resources=Resources(cpu=resources.get("cpu"), memory=resources.get("memory")),
                 mysql_secret=environment.mysql.secret_template.replace("{app}", name),
-                targets=tuple(
-                    layers.target(raw, environment, cluster, _namespace(raw, team, cluster)) for cluster in targets
-                ),
+                targets=layers.targets(raw, environment, targets, namespace),
             )
         )
     releases = raw["releases"]
@@ -348,11 +347,11 @@ def _app(  # noqa: PLR0917
     )
 
 
-def _namespace(raw: dict[str, Any], team: Team | None, cluster: Cluster) -> str:
-    """The app's own namespace, else its team's, else the cluster's."""
+def _namespace(raw: dict[str, Any], team: Team | None) -> str | None:
+    """The app's own namespace, else its team's; None: each cluster's namespace (apps without a team)."""
     if "namespace" in raw:
         return str(raw["namespace"])
-    return team.namespace if team is not None else cluster.namespace
+    return team.namespace if team is not None else None
 
 
 _DEFAULT_GOALS = {"maven": "verify", "gradle": "build", "none": ""}

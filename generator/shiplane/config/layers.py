@@ -15,6 +15,7 @@ docs/fleet-config.md ("Overrides") documents the same order; `tests/test_config_
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from shiplane.model import Cluster, Environment, Pairs, Resources, Target
@@ -38,22 +39,50 @@ def layers(raw_app: dict[str, Any], environment: Environment, cluster: Cluster) 
     return found
 
 
-def target(raw_app: dict[str, Any], environment: Environment, cluster: Cluster, namespace: str) -> Target:
-    """The effective settings of the app on `cluster`."""
-    replicas = environment.replicas
+def _settings(layers_: list[dict[str, Any]], default_replicas: int) -> tuple[int, Pairs, Resources, Pairs]:
+    replicas = default_replicas
     env: dict[str, str] = {}
     resources: dict[str, str] = {}
     labels: dict[str, str] = {}
-    for layer in layers(raw_app, environment, cluster):
+    for layer in layers_:
         replicas = layer.get("replicas", replicas)
         env.update(layer.get("env", {}))
         resources.update(layer.get("resources", {}))
         labels.update(layer.get("labels", {}))
-    return Target(
-        cluster=cluster,
-        namespace=namespace,
-        replicas=replicas,
-        env=_pairs(env),
-        resources=Resources(cpu=resources.get("cpu"), memory=resources.get("memory")),
-        labels=_pairs(labels),
+    return (
+        replicas,
+        _pairs(env),
+        Resources(cpu=resources.get("cpu"), memory=resources.get("memory")),
+        _pairs(labels),
     )
+
+
+def targets(
+    raw_app: dict[str, Any],
+    environment: Environment,
+    clusters: Iterable[Cluster],
+    namespace: str | None,
+) -> tuple[Target, ...]:
+    """The effective settings of the app on each of `clusters` (in that order), in `namespace` (None: each
+    cluster's own namespace).
+
+    Clusters that get the same layers (same cluster env, same matching label overrides, no cluster override of
+    their own) share one computed settings tuple: a fleet of hundreds of similar clusters computes it once.
+    """
+    label_overrides = raw_app["label_overrides"]
+    cluster_overrides = raw_app["cluster_overrides"]
+    memo: dict[tuple[object, ...], tuple[int, Pairs, Resources, Pairs]] = {}
+    found = []
+    for cluster in clusters:
+        matching: tuple[int, ...] = ()
+        if label_overrides:
+            labels = dict(cluster.labels)
+            matching = tuple(
+                index for index, entry in enumerate(label_overrides) if entry["match"].items() <= labels.items()
+            )
+        key = (cluster.env, matching, cluster.name if cluster.name in cluster_overrides else None)
+        if key not in memo:
+            memo[key] = _settings(layers(raw_app, environment, cluster), environment.replicas)
+        replicas, env, resources, extra_labels = memo[key]
+        found.append(Target(cluster, namespace or cluster.namespace, replicas, env, resources, extra_labels))
+    return tuple(found)

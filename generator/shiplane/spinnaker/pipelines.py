@@ -260,6 +260,7 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundles: 
     moniker = {"app": app.name}
     required = [image_id]
     traffic_strategy = fleet.spinnaker.traffic_strategy
+    targets = {target.cluster.name: target for target in deployment.targets}
     stages: list[dict[str, Any]] = []
     previous: list[str] = []
     previous_wave: tuple[Cluster, ...] = ()
@@ -284,7 +285,7 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundles: 
         deployed = []
         for cluster in clusters:
             bundle = bundles[cluster.name]
-            namespace = deployment.target(cluster).namespace
+            namespace = targets[cluster.name].namespace
             requisites = previous
             if bundle.mysql_manifests is not None:
                 mysql_ref = f"mysql-{cluster.name}"
@@ -376,6 +377,7 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundles: 
 
 def rollback_pipeline(app: App, deployment: AppDeployment, bundles: dict[str, _Bundle]) -> dict[str, Any]:
     environment = deployment.environment
+    targets = {target.cluster.name: target for target in deployment.targets}
     stages: list[dict[str, Any]] = []
     for cluster in deployment.clusters:
         cluster_name = f"replicaSet {bundles[cluster.name].replica_set}"
@@ -385,7 +387,7 @@ def rollback_pipeline(app: App, deployment: AppDeployment, bundles: dict[str, _B
             "cloudProvider": "kubernetes",
             "cluster": cluster_name,
             "kind": "replicaSet",
-            "location": deployment.target(cluster).namespace,
+            "location": targets[cluster.name].namespace,
             "mode": "dynamic",
         }
         stages.append({
@@ -480,12 +482,13 @@ def clouddriver_config(fleet: Fleet) -> dict[str, Any]:
         registry["passwordFile"] = spinnaker.registry_password_file
     if fleet.harbor.insecure:
         registry["insecureRegistry"] = True
+    namespaces = fleet.namespaces_by_cluster()
     accounts = [
         {
             "name": cluster.account,
             "context": cluster.context,
             "kubeconfigFile": cluster.kubeconfig,
-            "namespaces": list(fleet.namespaces(cluster)),
+            "namespaces": list(namespaces[cluster.name]),
             "onlySpinnakerManaged": True,
         }
         for cluster in sorted(fleet.clusters, key=lambda c: c.account)
