@@ -132,7 +132,11 @@ def test_build_recipes_resolve_their_defaults() -> None:
      "teams.shop.notifications.email: build e-mails need an SMTP server"),
     ({"apps__web__ingress": {"host": "web.{region}.example.com"}},
      "apps.web.ingress.host: only {app}, {cluster} and {environment} are replaced"),
-    ({"apps__web__autoscaling": {"max_replicas": 2}}, "apps.web.autoscaling.max_replicas: is below the 3 replicas"),
+    ({"apps__web__autoscaling": {"max_replicas": 2}, "apps__web__resources": {"cpu": "1"}},
+     "apps.web.autoscaling.max_replicas: is below the 3 replicas"),
+    ({"apps__web__autoscaling": {"max_replicas": 9}}, "apps.web.autoscaling: CPU utilisation is measured against"),
+    ({"apps__web__cluster_overrides": {"prod-eu": {"labels": {"app.kubernetes.io/name": "x"}}}},
+     "apps.web.cluster_overrides.prod-eu.labels['app.kubernetes.io/name']: is a label shiplane sets itself"),
 ])
 def test_inconsistent_configs_are_refused_with_the_fix(changes: dict[str, Any], expected: str) -> None:
     data = config(**changes)

@@ -2,8 +2,9 @@
 
 Built once by :func:`shiplane.config.load` from a validated config with every default filled in, every per-app
 override merged and every cross-reference resolved. Renderers read it and never re-derive config rules: an
-:class:`AppDeployment` already holds the effective replicas, env and clusters (in rollout order) of one app in one
-environment.
+:class:`AppDeployment` already holds the clusters (in rollout order) of one app in one environment and, per cluster,
+a :class:`Target` with the effective namespace, replicas, env, resources and labels after every override layer
+(`shiplane.config.layers`). Teams resolve to each app's Harbor project, Concourse team, namespace and notifications.
 """
 
 from __future__ import annotations

@@ -339,13 +339,38 @@ def _kubernetes_objects(config: dict[str, Any]) -> Iterator[Problem]:
                     yield (*path, "ingress", key), (
                         "only {app}, {cluster} and {environment} are replaced; remove other braces"
                     )
+        for where, labels in _label_sources(app):
+            for key in labels:
+                if key in _RESERVED_LABELS:
+                    yield (*path, *where, key), (
+                        "is a label shiplane sets itself (selectors and Spinnaker traffic use it); choose another key"
+                    )
         autoscaling = app["autoscaling"]
+        if autoscaling is not None and "cpu" not in app["resources"]:
+            yield (*path, "autoscaling"), (
+                "CPU utilisation is measured against the CPU request; set apps.<app>.resources.cpu (e.g. 500m)"
+            )
         if autoscaling is not None:
             highest = _highest_replicas(config, app)
             if highest is not None and autoscaling["max_replicas"] < highest:
                 yield (*path, "autoscaling", "max_replicas"), (
                     f"is below the {highest} replicas the app runs with somewhere; raise max_replicas"
                 )
+
+
+_RESERVED_LABELS = frozenset({
+    "app.kubernetes.io/name", "app.kubernetes.io/component", "app.kubernetes.io/part-of", "shiplane.dev/service",
+})
+
+
+def _label_sources(app: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, str]]]:
+    yield ("labels",), app["labels"]
+    for environment, override in app["overrides"].items():
+        yield ("overrides", environment, "labels"), override.get("labels", {})
+    for index, override in enumerate(app["label_overrides"]):
+        yield ("label_overrides", index, "labels"), override.get("labels", {})
+    for cluster, override in app["cluster_overrides"].items():
+        yield ("cluster_overrides", cluster, "labels"), override.get("labels", {})
 
 
 def _highest_replicas(config: dict[str, Any], app: dict[str, Any]) -> int | None:
