@@ -5,7 +5,10 @@ config load (YAML, JSON Schema with defaults, cross-references, model), render (
 (the linters), serialise (canonical bytes) and write (staged files, renames) — and a second, no-op render that
 must rewrite nothing. Prints the figures and the peak RSS (resource.getrusage); never asserts on time.
 
-Run: .venv/bin/python benchmarks/render_fleet.py [--apps N] [--clusters N] [--profile]
+Run: .venv/bin/python benchmarks/render_fleet.py [--apps N] [--clusters N] [--teams N] [--profile]
+With --teams N the apps are spread over N teams (own Harbor project, Concourse team, namespace, Slack channel),
+every cluster sets a REGION env var and every app has a per-region label override, so each region's clusters get
+their own manifests (the override layers at scale).
 Target for the whole generator (Concourse + Spinnaker): <= 15 s and <= 1 GB RSS on a 2-core machine.
 """
 
@@ -34,7 +37,7 @@ from shiplane.render import MIN_APPS_PER_WORKER, VALIDATORS, documents
 from shiplane.templates import TemplateSet
 
 
-def fleet_config(apps: int, clusters: int) -> dict[str, Any]:
+def fleet_config(apps: int, clusters: int, teams: int = 0) -> dict[str, Any]:
     dev = max(1, clusters // 10)
     prod = clusters - dev
     cluster_map: dict[str, Any] = {"tooling": {"role": "tooling"}}
@@ -64,12 +67,28 @@ def fleet_config(apps: int, clusters: int) -> dict[str, Any]:
         if index % 7 == 0:
             app["git"]["uri"] = f"git@git.example.com:team-{index % 40}/app-{index:04d}.git"
             app["git"]["private"] = True
+        if teams:
+            app["team"] = f"team-{index % teams:02d}"
+            app["label_overrides"] = [{"match": {"region": f"r{region}"}, "env": {"ZONE": f"zone-{region}"}}
+                                      for region in range(3)]
         app_map[f"app-{index:04d}"] = app
+    if teams:
+        for name, cluster in cluster_map.items():
+            if name != "tooling":
+                cluster["env"] = {"REGION": cluster["labels"]["region"]}
+    extra: dict[str, Any] = {}
+    if teams:
+        extra["teams"] = {
+            f"team-{index:02d}": {"owner_email": f"team-{index:02d}@example.com",
+                                  "notifications": {"slack_channel": f"#team-{index:02d}"}}
+            for index in range(teams)
+        }
     return {
+        **extra,
         "version": 1,
         "harbor": {"url": "https://harbor.example.com", "project": "fleet", "ca_certs_var": "harbor-ca"},
         "concourse": {
-            "team": "fleet",
+            "team": "main" if teams else "fleet",
             "config_repo": {"uri": "git@git.example.com:platform/fleet.git", "private": True},
         },
         "spinnaker": {"version": "1.36.0"},
@@ -161,6 +180,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--apps", type=int, default=1000)
     parser.add_argument("--clusters", type=int, default=100)
+    parser.add_argument("--teams", type=int, default=0, help="spread the apps over N teams, with overrides")
     parser.add_argument("--profile", action="store_true", help="print the top functions of the first render")
     args = parser.parse_args()
 
@@ -168,7 +188,7 @@ def main() -> int:
         root = Path(tmp)
         config_path = root / "shiplane.yaml"
         start = time.perf_counter()
-        config_path.write_text(yaml.safe_dump(fleet_config(args.apps, args.clusters), sort_keys=False))
+        config_path.write_text(yaml.safe_dump(fleet_config(args.apps, args.clusters, args.teams), sort_keys=False))
         synth = time.perf_counter() - start
         size = config_path.stat().st_size
         print(f"fleet: {args.apps} apps x {args.clusters} clusters; config {size / 1e6:.1f} MB "

@@ -24,7 +24,8 @@ WAVES = textwrap.dedent("""\
     spinnaker: {version: "1.36.0", owner_email: team@example.com}
     environments:
       dev: {image_tag: latest, replicas: 1, storage: ephemeral}
-      prod: {image_tag: semver, replicas: 3, storage: mysql, judgment_between_waves: true}
+      prod: {image_tag: semver, replicas: 3, storage: mysql, judgment_between_waves: true,
+             semver: {lower_releases: deploy}}  # the wave graph alone; the lower-release guard: test_lower_release.py
     clusters:
       tools: {role: tooling}
       dev-a: {environment: dev, namespace: web-dev}

@@ -163,7 +163,15 @@ def test_git_resources(pipeline: dict[str, Any], example: Fleet) -> None:
     assert source["source"] == {"uri": app.git.uri, "branch": app.git.branch}  # public: no credentials
     release = resource(pipeline, "release-source")
     assert release["type"] == "git"
-    assert release["source"] == {"uri": app.git.uri, "branch": app.git.branch, "tag_regex": app.releases.tag_regex}
+    # No branch: git-resource then lists tags of every branch (assets/check uses `git tag --merged $branch` only
+    # when a branch is set), so a hotfix tag on a maintenance branch is built too.
+    assert release["source"] == {"uri": app.git.uri, "tag_regex": app.releases.tag_regex}
+
+
+def test_release_tags_can_be_limited_to_one_branch() -> None:
+    fleet = fleet_from(with_(apps__web__releases={"branch": "main"}))
+    release = resource(rendered(fleet)["concourse/web.yml"].content, "release-source")
+    assert release["source"]["branch"] == "main"
 
 
 def test_harbor_image_resources_carry_the_scan_gate(pipeline: dict[str, Any], example: Fleet) -> None:
@@ -205,7 +213,7 @@ def test_build_job_builds_every_commit_and_promotes_latest_on_pass(pipeline: dic
     assert steps[1] == {"load_var": "revision", "file": "source/.git/commit", "format": "trim", "reveal": True}
     maven, image, put = steps[2], steps[3], steps[4]
     _assert_maven(maven, example, ["verify"])
-    _assert_image_build(image, example, version=None)
+    _assert_jib_build(image, example, version=None)
     assert put == {
         "put": "image-latest",
         "inputs": ["image"],
@@ -222,7 +230,7 @@ def test_release_job_builds_every_release_tag_with_its_version(pipeline: dict[st
     assert steps[1] == {"load_var": "version", "file": "source/.git/ref", "format": "trim", "reveal": True}
     assert steps[2]["load_var"] == "revision" and steps[2]["file"] == "source/.git/commit"
     _assert_maven(steps[3], example, ["verify"])
-    _assert_image_build(steps[4], example, version="((.:version))")
+    _assert_jib_build(steps[4], example, version="((.:version))")
     assert steps[5] == {
         "put": "image-release",
         "inputs": ["image"],
@@ -259,6 +267,25 @@ def _assert_image_build(task: dict[str, Any], fleet: Fleet, version: str | None,
     assert params["CONTEXT"] == context and params["DOCKERFILE"] == dockerfile
     assert params["LABEL_org.opencontainers.image.revision"] == "((.:revision))"
     assert params.get("LABEL_org.opencontainers.image.version") == version
+
+
+def _assert_jib_build(task: dict[str, Any], fleet: Fleet, version: str | None) -> None:
+    """The example has no Dockerfile: Jib's buildTar by plugin coordinates in the Maven image, no privileges."""
+    image = fleet.concourse.maven_image
+    assert task["task"] == "build-image" and "privileged" not in task
+    config = task["config"]
+    assert config["image_resource"]["source"] == {"repository": image.repository, "tag": image.tag}
+    assert config["caches"] == [{"path": ".m2"}]
+    assert config["inputs"] == [{"name": "source"}] and config["outputs"] == [{"name": "image"}]
+    params = config["params"]
+    assert params["IMAGE"] == f"harbor.tooling.example.com/petclinic/petclinic:{version or 'latest'}"
+    assert params["JIB_VERSION"] == fleet.app("petclinic").build.jib_version
+    labels = dict(item.split("=", 1) for item in params["LABELS"].split(","))
+    assert labels["org.opencontainers.image.revision"] == "((.:revision))"
+    assert labels.get("org.opencontainers.image.version") == version
+    script = config["run"]["args"][1]
+    assert 'compile "com.google.cloud.tools:jib-maven-plugin:$JIB_VERSION:buildTar"' in script
+    assert '-Djib.outputPaths.tar="$out"' in script and 'out="$PWD/image/image.tar"' in script
 
 
 def test_no_secret_value_is_written(pipeline: dict[str, Any], meta: dict[str, Any]) -> None:

@@ -276,7 +276,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("artifact without id", _set(deploy, "source", "artifact"), "manifestArtifactId: source is artifact but"),
     ("moniker missing", _del(deploy, "moniker"), "moniker.app: missing"),
     ("namespace missing", _del(_rs_metadata, "namespace"), "manifests[0].metadata.namespace: missing"),
-    ("secret values", _secret, "manifests[2]: a Secret with values would be stored in Front50"),
+    ("secret values", _secret, "manifests[3]: a Secret with values would be stored in Front50"),
     ("env twice", _duplicate_env, "SPRING_DATASOURCE_URL is set twice"),
     ("container twice", _second_container, "container name 'web' is used twice"),
     ("schema violation", _schema_violation, "containerPort: 'eighty' is not of type 'integer'"),

@@ -77,8 +77,9 @@ def test_dev_deploys_latest_with_one_replica_and_ephemeral_storage() -> None:
     replica_set = manifest(deploy, "ReplicaSet")
     assert replica_set["spec"]["replicas"] == 1
     pod = replica_set["spec"]["template"]
-    assert pod["spec"]["volumes"] == [{"name": "data", "emptyDir": {}}]
-    assert pod["spec"]["containers"][0]["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
+    # no scratch volume unless the app asks for ephemeral_storage; one replica: no PodDisruptionBudget
+    assert "volumes" not in pod["spec"] and "volumeMounts" not in pod["spec"]["containers"][0]
+    assert [m["kind"] for m in deploy["manifests"]] == ["ReplicaSet", "Service"]
     # a re-pushed latest is a new pod template, hence a new ReplicaSet version
     assert pod["metadata"]["annotations"] == {DIGEST_ANNOTATION: DIGEST_EXPRESSION}
     assert DIGEST_EXPRESSION == "${trigger['digest'] ?: execution.id}"
@@ -95,7 +96,10 @@ def test_prod_deploys_releases_with_three_replicas_wired_to_mysql() -> None:
     for tag, fires in [("1.2.3", True), ("10.0.1", True), ("latest", False), ("1.2.3-rc.1", False),
                        ("v1.2.3", False), ("1.2", False)]:
         assert echo_tag_matches(trigger["tag"], tag) is fires, tag
-    mysql, deploy = stages_of(prod)
+    find, check, mysql, deploy = stages_of(prod)
+    # lower_releases: skip (default): nothing deploys before the lower-release guard passed
+    assert (find["type"], check["type"]) == ("findArtifactsFromResource", "checkPreconditions")
+    assert mysql["requisiteStageRefIds"] == [check["refId"]]
     assert deploy["requisiteStageRefIds"] == [mysql["refId"]]
     statefulset = manifest(mysql, "StatefulSet")
     assert statefulset["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "10Gi"
@@ -137,8 +141,10 @@ def test_every_app_deploy_is_red_black_by_the_rules_clouddriver_enforces() -> No
         assert not set(selector) & set(replica_set["spec"]["selector"]["matchLabels"])
         container = replica_set["spec"]["template"]["spec"]["containers"][0]
         assert container["image"] == "harbor.tooling.example.com/petclinic/petclinic"  # artifact name, no tag
-        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-            assert container[probe]["httpGet"] == {"path": "/actuator/health", "port": "http"}
+        # the example's probes: Spring Boot's readiness and liveness health groups
+        assert container["readinessProbe"]["httpGet"] == {"path": "/actuator/health/readiness", "port": "http"}
+        for probe in ("livenessProbe", "startupProbe"):
+            assert container[probe]["httpGet"] == {"path": "/actuator/health/liveness", "port": "http"}
         assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
         assert deploy["requiredArtifactIds"] == [f"petclinic-image-{name.split('-')[1]}"]
 
@@ -286,7 +292,7 @@ def test_every_rendered_manifest_is_valid_for_kubernetes() -> None:
                 for body in s["manifests"]:
                     assert schemas.problems(body) == [], (document.path, body["kind"])
                     count += 1
-    assert count == 2 * 2 + 4 * 4
+    assert count == 2 * 2 + 4 * 5  # dev: ReplicaSet, Service; prod: + PodDisruptionBudget, MySQL StatefulSet, Service
 
 
 def test_every_rendered_document_passes_validation() -> None:

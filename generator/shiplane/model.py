@@ -2,14 +2,15 @@
 
 Built once by :func:`shiplane.config.load` from a validated config with every default filled in, every per-app
 override merged and every cross-reference resolved. Renderers read it and never re-derive config rules: an
-:class:`AppDeployment` already holds the effective replicas, env and clusters (in rollout order) of one app in one
-environment.
+:class:`AppDeployment` already holds the clusters (in rollout order) of one app in one environment and, per cluster,
+a :class:`Target` with the effective namespace, replicas, env, resources and labels after every override layer
+(`shiplane.config.layers`). Teams resolve to each app's Harbor project, Concourse team, namespace and notifications.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Pairs = tuple[tuple[str, str], ...]
 """An ordered, immutable mapping (sorted by key) such as environment variables or labels."""
@@ -55,7 +56,8 @@ class Harbor:
     """Base URL without a trailing slash, e.g. https://harbor.example.com."""
     registry: str
     """The registry host[:port] images are named with, e.g. harbor.example.com."""
-    project: str
+    project: str | None
+    """The default team's project (apps without a team); None when every app has a team."""
     insecure: bool
     ca_certs_var: str | None
     scan: ScanPolicy
@@ -71,6 +73,21 @@ class ConcourseVars:
     harbor_username: str
     harbor_password: str
     github_access_token: str
+    slack_webhook_url: str
+    """The Slack incoming-webhook URL teams' build notifications are posted with."""
+    smtp_username: str
+    smtp_password: str
+
+
+@dataclass(frozen=True, slots=True)
+class Smtp:
+    """The SMTP server build e-mails go through (pivotal-cf/email-resource `source.smtp`)."""
+
+    host: str
+    port: int
+    sender: str
+    """The From address."""
+    anonymous: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +118,11 @@ class Concourse:
     maven_image: Image
     oci_build_image: Image
     harbor_image: Image
+    gradle_image: Image
+    slack_alert_image: Image
+    email_image: Image
+    external_url: str | None
+    smtp: Smtp | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +153,9 @@ class Spinnaker:
 class SemverPolicy:
     allow_v_prefix: bool
     pre_releases: bool
+    lower_releases: Literal["skip", "deploy"]
+    """What the environment does with a release lower than the highest one released: `skip` (no automatic
+    rollback) or `deploy`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +194,8 @@ class Cluster:
     context: str
     kubeconfig: str
     labels: Pairs
+    env: Pairs
+    """Environment variables every app gets on this cluster (e.g. REGION)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,14 +212,88 @@ class Releases:
     """POSIX extended regex (git-resource's `tag_regex`) for git-tags releases."""
     github_owner: str | None
     github_repository: str | None
+    branch: str | None
+    """Release tags must be reachable from this branch; None: tags on any branch (maintenance branches too)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Build:
-    tool: Literal["maven"]
+    tool: Literal["maven", "gradle", "none"]
     goals: str
+    """Maven goals or Gradle tasks ('' for tool none)."""
     dockerfile: str
     context: str
+    test_command: str | None
+    """A shell command run in the repository root instead of the tool's goals."""
+    test_image: Image | None
+    """The image of the test task (the tool's image unless set); None when nothing runs before the image build."""
+    image_builder: Literal["dockerfile", "jib"]
+    jib_version: str
+    jib_from_image: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Notifications:
+    """Where a team hears about failed builds (Concourse) and deploys (Spinnaker echo)."""
+
+    slack_channel: str | None
+    """Channel name without '#'."""
+    email: tuple[str, ...]
+    deploy_success: bool
+    """Also notify when a deploy pipeline completes."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.slack_channel is not None or bool(self.email)
+
+
+NO_NOTIFICATIONS = Notifications(slack_channel=None, email=(), deploy_success=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    name: str
+    owner_email: str
+    concourse_team: str
+    harbor_project: str
+    namespace: str
+    notifications: Notifications
+
+
+@dataclass(frozen=True, slots=True)
+class Probes:
+    readiness_path: str
+    liveness_path: str
+    startup_seconds: int
+    """How long the startup probe lets the app start before liveness applies."""
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer"]
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ingress:
+    host: str
+    """May hold {app}, {cluster} and {environment}."""
+    path: str
+    class_name: str | None
+    tls_secret: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Autoscaling:
+    max_replicas: int
+    cpu_utilization: int
+    """Target average CPU utilisation in percent of the request."""
+
+
+@dataclass(frozen=True, slots=True)
+class EphemeralStorage:
+    path: str
+    size_limit: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +311,26 @@ class Database:
     url_format: str
 
 
+class Target(NamedTuple):
+    """One app on one cluster: the effective settings after every override layer (see `shiplane.config.layers`).
+
+    A NamedTuple rather than a frozen dataclass: a fleet builds one per app, environment and cluster (100,000 for
+    1,000 apps on 100 clusters), and tuples are several times cheaper to create."""
+
+    cluster: Cluster
+    namespace: str
+    replicas: int
+    env: Pairs
+    resources: Resources
+    labels: Pairs
+    """Extra pod and object labels."""
+
+    @property
+    def settings(self) -> tuple[int, Pairs, Resources, Pairs]:
+        """What the manifests depend on besides cluster and namespace (clusters sharing it share manifests)."""
+        return (self.replicas, self.env, self.resources, self.labels)
+
+
 @dataclass(frozen=True, slots=True)
 class AppDeployment:
     """One app in one environment: the effective settings after overrides."""
@@ -223,6 +344,15 @@ class AppDeployment:
     resources: Resources
     mysql_secret: str
     """Resolved name of the MySQL Secret (only meaningful when storage is mysql)."""
+    targets: tuple[Target, ...] = ()
+    """Per cluster (same order as `clusters`): namespace and the settings after label and cluster overrides."""
+
+    def target(self, cluster: Cluster) -> Target:
+        """The target of `cluster` (linear: for many lookups build `{t.cluster.name: t for t in targets}`)."""
+        for target in self.targets:
+            if target.cluster.name == cluster.name:
+                return target
+        raise KeyError(cluster.name)
 
     @property
     def waves(self) -> tuple[tuple[int, tuple[Cluster, ...]], ...]:
@@ -241,13 +371,25 @@ class App:
     build: Build
     repository: str
     """Full Harbor repository path: project/name[/more]."""
+    harbor_project: str
+    """The Harbor project the repository is in (the team's, else harbor.project)."""
     port: int
     health_path: str
     database: Database
     owner_email: str | None
-    """The Spinnaker application's owner (app setting, else spinnaker.owner_email)."""
+    """The Spinnaker application's owner (app setting, else the team's, else spinnaker.owner_email)."""
     deployments: tuple[AppDeployment, ...]
     """One per environment the app runs in, in the order environments are defined."""
+    team: str | None = None
+    concourse_team: str = "main"
+    """The Concourse team the app's pipeline is set in (the team's, else concourse.team)."""
+    notifications: Notifications = NO_NOTIFICATIONS
+    probes: Probes | None = None
+    """Readiness/liveness paths (None: health_path for all)."""
+    service: Service = Service(type="ClusterIP", port=80)
+    ingress: Ingress | None = None
+    autoscaling: Autoscaling | None = None
+    ephemeral_storage: EphemeralStorage | None = None
 
     def image_name(self, harbor: Harbor) -> str:
         """The image name without tag, e.g. harbor.example.com/petclinic/petclinic."""
@@ -273,6 +415,31 @@ class Fleet:
     """Sorted by name."""
     apps: tuple[App, ...]
     """Sorted by name."""
+    teams: tuple[Team, ...] = ()
+    """Sorted by name."""
+
+    def namespaces_by_cluster(self) -> dict[str, tuple[str, ...]]:
+        """Cluster name → every namespace shiplane deploys to on it, sorted (the cluster's own when no app runs
+        there). One pass over every app's targets: call it once, not per cluster."""
+        used: dict[str, set[str]] = {cluster.name: set() for cluster in self.clusters}
+        for app in self.apps:
+            for deployment in app.deployments:
+                for target in deployment.targets:
+                    used[target.cluster.name].add(target.namespace)
+        return {
+            cluster.name: tuple(sorted(used[cluster.name])) or (cluster.namespace,) for cluster in self.clusters
+        }
+
+    def namespaces(self, cluster: Cluster) -> tuple[str, ...]:
+        """Every namespace shiplane deploys to on `cluster` (see `namespaces_by_cluster`)."""
+        return self.namespaces_by_cluster()[cluster.name]
+
+    def repositories_by_project(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(Harbor project, its apps' full repository paths sorted), projects sorted: one docker account each."""
+        grouped: dict[str, set[str]] = {}
+        for app in self.apps:
+            grouped.setdefault(app.harbor_project, set()).add(app.repository)
+        return tuple((project, tuple(sorted(grouped[project]))) for project in sorted(grouped))
 
     def app(self, name: str) -> App:
         for app in self.apps:

@@ -13,7 +13,7 @@ from typing import Any
 
 from shiplane.documents import Document
 from shiplane.errors import ShiplaneError
-from shiplane.model import App, Fleet, Image
+from shiplane.model import App, Build, Fleet, Image
 from shiplane.templates import TemplateSet
 
 PIPELINE_TEMPLATE = "concourse/pipeline.yml.j2"
@@ -45,9 +45,15 @@ def _image(image: Image, fleet: Fleet) -> dict[str, str]:
     return source
 
 
-def git_source(uri: str, branch: str, private: bool, fleet: Fleet) -> dict[str, str]:
-    """git-resource `source:` keys for a repository; credentials as ((vars)) only when the repository is private."""
-    source = {"uri": uri, "branch": branch}
+def git_source(uri: str, branch: str | None, private: bool, fleet: Fleet) -> dict[str, str]:
+    """git-resource `source:` keys for a repository; credentials as ((vars)) only when the repository is private.
+
+    Without `branch`, git-resource follows the remote HEAD and, with `tag_regex`, lists the tags of every branch
+    (concourse/git-resource assets/check: `git tag --merged $branch` only when a branch is set).
+    """
+    source = {"uri": uri}
+    if branch is not None:
+        source["branch"] = branch
     if private:
         names = fleet.concourse.vars
         if _SSH_URI.match(uri):
@@ -92,29 +98,89 @@ def pipeline_context(fleet: Fleet, app: App) -> dict[str, Any]:
         release = {
             "from": "git-tags",
             "source": {
-                **git_source(app.git.uri, app.git.branch, app.git.private, fleet),
+                **git_source(app.git.uri, releases.branch, app.git.private, fleet),
                 "tag_regex": releases.tag_regex,
             },
         }
+    labels = {"org.opencontainers.image.source": app.git.uri}
+    images = {
+        "maven": _image(concourse.maven_image, fleet),
+        "oci_build": _image(concourse.oci_build_image, fleet),
+        "harbor_image": _image(concourse.harbor_image, fleet),
+        "gradle": _image(concourse.gradle_image, fleet),
+    }
     return {
-        "app": {"name": app.name, "repository": app.repository, "image": app.image_name(fleet.harbor)},
+        "app": {
+            "name": app.name,
+            "repository": app.repository,
+            "image": app.image_name(fleet.harbor),
+            "team": app.concourse_team,
+        },
         "check_every": concourse.check_every,
         "git": git_source(app.git.uri, app.git.branch, app.git.private, fleet),
         "release": release,
         "harbor": harbor_context(fleet, app),
-        "images": {
-            "maven": _image(concourse.maven_image, fleet),
-            "oci_build": _image(concourse.oci_build_image, fleet),
-            "harbor_image": _image(concourse.harbor_image, fleet),
-        },
+        "images": images,
         "build": {
             "tool": build.tool,
             "goals": build.goals.split(),
             "context": context_dir,
             "dockerfile": f"{SOURCE}/{build.dockerfile}",
-            "labels": {"org.opencontainers.image.source": app.git.uri},
+            "labels": labels,
+            "test_task": _test_task(build),
+            "test_command": build.test_command,
+            "test_image": _image(build.test_image, fleet) if build.test_image is not None else None,
+            "cache": TOOL_CACHES.get(build.tool),
+            "image_builder": build.image_builder,
+            "jib": {"version": build.jib_version, "from_image": build.jib_from_image},
+            "jib_labels": ",".join(f"{name}={value}" for name, value in sorted(labels.items())),
         },
+        "notify": notify_context(fleet, app),
     }
+
+
+TOOL_CACHES = {"maven": ".m2", "gradle": ".gradle"}
+"""The task cache of each build tool (Maven's local repository and wrapper downloads; GRADLE_USER_HOME)."""
+
+
+def _test_task(build: Build) -> str | None:
+    """Name of the task that tests the app (the tool's name, `test` for a plain test command), None: no such task."""
+    if build.test_image is None:
+        return None
+    return build.tool if build.tool != "none" else "test"
+
+
+def notify_context(fleet: Fleet, app: App) -> dict[str, Any] | None:
+    """Resources that tell the app's team about failed and errored builds; None when the team has no target.
+
+    Slack: arbourd/concourse-slack-alert-resource (`source.url` the webhook, `params.alert_type` failed/errored;
+    its message links the build from Concourse's resource metadata). E-mail: pivotal-cf/email-resource
+    (`source.smtp` with `port` as a string, `to` a list; `subject_text`/`body_text` expand ${BUILD_*} and
+    ${ATC_EXTERNAL_URL} in out/out.go). Credentials only as ((vars)).
+    """
+    notifications = app.notifications
+    if not notifications.enabled:
+        return None
+    names = fleet.concourse.vars
+    context: dict[str, Any] = {"slack": None, "email": None}
+    if notifications.slack_channel is not None:
+        slack: dict[str, Any] = {"url": var(names.slack_webhook_url), "channel": f"#{notifications.slack_channel}"}
+        if fleet.concourse.external_url:
+            slack["concourse_url"] = fleet.concourse.external_url
+        context["slack"] = {"image": _image(fleet.concourse.slack_alert_image, fleet), "source": slack}
+    smtp = fleet.concourse.smtp
+    if notifications.email and smtp is not None:
+        server: dict[str, Any] = {"host": smtp.host, "port": str(smtp.port)}
+        if smtp.anonymous:
+            server["anonymous"] = True
+        else:
+            server["username"] = var(names.smtp_username)
+            server["password"] = var(names.smtp_password)
+        context["email"] = {
+            "image": _image(fleet.concourse.email_image, fleet),
+            "source": {"smtp": server, "from": smtp.sender, "to": list(notifications.email)},
+        }
+    return context
 
 
 def meta_context(fleet: Fleet) -> dict[str, Any]:
@@ -132,11 +198,23 @@ def meta_context(fleet: Fleet) -> dict[str, Any]:
         "render_args": render_args,
         "images": {"harbor_image": _image(concourse.harbor_image, fleet)},
         "apps": [app.name for app in fleet.apps],
+        "team_apps": team_apps(fleet),
         "instance_group": concourse.meta_pipeline.instance_group,
         "max_in_flight": concourse.meta_pipeline.max_in_flight,
         "pipeline_file": "rendered/concourse/((.:app)).yml",
         "self_file": f"rendered/{META_PIPELINE_PATH}",
     }
+
+
+def team_apps(fleet: Fleet) -> list[dict[str, Any]]:
+    """`[{team, apps}]`: the apps whose pipelines are set in each Concourse team, teams sorted, the meta pipeline's
+    own team first. Setting another team's pipeline needs the meta pipeline in `main` (checked by the loader)."""
+    grouped: dict[str, list[str]] = {}
+    for app in fleet.apps:
+        grouped.setdefault(app.concourse_team, []).append(app.name)
+    own = fleet.concourse.team
+    order = sorted(grouped, key=lambda team: (team != own, team))
+    return [{"team": team, "apps": grouped[team]} for team in order]
 
 
 def _document(

@@ -8,14 +8,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from shiplane.config import crossref
+from shiplane.config import crossref, layers
 from shiplane.config.schema import validate_and_fill
 from shiplane.config.yamlsource import load_yaml
 from shiplane.errors import ShiplaneError
 from shiplane.files import read_text
 from shiplane.model import (
+    NO_NOTIFICATIONS,
     App,
     AppDeployment,
+    Autoscaling,
     Build,
     Cluster,
     Concourse,
@@ -23,18 +25,25 @@ from shiplane.model import (
     ConfigRepo,
     Database,
     Environment,
+    EphemeralStorage,
     Fleet,
     GitSource,
     Harbor,
     Image,
+    Ingress,
     MetaPipeline,
     Mysql,
+    Notifications,
     Pairs,
+    Probes,
     Releases,
     Resources,
     ScanPolicy,
     SemverPolicy,
+    Service,
+    Smtp,
     Spinnaker,
+    Team,
 )
 
 __all__ = ["load", "load_text"]
@@ -74,7 +83,7 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
     harbor = Harbor(
         url=url,
         registry=urlsplit(url).netloc,
-        project=raw_harbor["project"],
+        project=raw_harbor.get("project"),
         insecure=raw_harbor["insecure"],
         ca_certs_var=raw_harbor["ca_certs_var"],
         scan=ScanPolicy(
@@ -100,6 +109,9 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
             harbor_username=raw_vars["harbor_username"],
             harbor_password=raw_vars["harbor_password"],
             github_access_token=raw_vars["github_access_token"],
+            slack_webhook_url=raw_vars["slack_webhook_url"],
+            smtp_username=raw_vars["smtp_username"],
+            smtp_password=raw_vars["smtp_password"],
         ),
         config_repo=ConfigRepo(
             uri=repo["uri"],
@@ -115,6 +127,11 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
         maven_image=_image(images["maven"]),
         oci_build_image=_image(images["oci_build"]),
         harbor_image=_image(images["harbor_image"]),
+        gradle_image=_image(images["gradle"]),
+        slack_alert_image=_image(images["slack_alert"]),
+        email_image=_image(images["email"]),
+        external_url=(raw_concourse["external_url"] or "").rstrip("/") or None,
+        smtp=_smtp(raw_concourse["smtp"]),
     )
     raw_spinnaker = config["spinnaker"]
     version_parts = [int(part) for part in raw_spinnaker["version"].split(".")] + [0]
@@ -124,7 +141,8 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
         kubernetes_version=raw_spinnaker["kubernetes_version"],
         kubeconfig_dir=raw_spinnaker["kubeconfig_dir"].rstrip("/") or "/",
         cache_interval_seconds=raw_spinnaker["cache_interval_seconds"],
-        registry_username=raw_spinnaker["registry_username"] or f"robot${harbor.project}+spinnaker",
+        registry_username=raw_spinnaker["registry_username"]
+        or (f"robot${harbor.project}+spinnaker" if harbor.project else "robot$spinnaker"),
         registry_password_file=raw_spinnaker["registry_password_file"],
         registry_password_command=raw_spinnaker["registry_password_command"],
     )
@@ -132,10 +150,20 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
     clusters = tuple(
         sorted((_cluster(name, raw, spinnaker) for name, raw in config["clusters"].items()), key=lambda c: c.name)
     )
+    teams = {name: _team(name, raw) for name, raw in sorted(config["teams"].items())}
     apps = tuple(
         sorted(
             (
-                _app(name, raw, harbor, environments, clusters, owner_email=raw_spinnaker["owner_email"])
+                _app(
+                    name,
+                    raw,
+                    harbor,
+                    concourse,
+                    environments,
+                    clusters,
+                    team=teams[raw["team"]] if "team" in raw else None,
+                    owner_email=raw_spinnaker["owner_email"],
+                )
                 for name, raw in config["apps"].items()
             ),
             key=lambda a: a.name,
@@ -149,6 +177,33 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
         environments=environments,
         clusters=clusters,
         apps=apps,
+        teams=tuple(teams.values()),
+    )
+
+
+def _smtp(raw: dict[str, Any] | None) -> Smtp | None:
+    if raw is None:
+        return None
+    return Smtp(host=raw["host"], port=raw["port"], sender=raw["from"], anonymous=raw["anonymous"])
+
+
+def _notifications(raw: dict[str, Any]) -> Notifications:
+    channel = raw["slack_channel"]
+    return Notifications(
+        slack_channel=channel.lstrip("#") if channel else None,
+        email=tuple(raw["email"]),
+        deploy_success=raw["deploy_success"],
+    )
+
+
+def _team(name: str, raw: dict[str, Any]) -> Team:
+    return Team(
+        name=name,
+        owner_email=raw["owner_email"],
+        concourse_team=raw.get("concourse_team", name),
+        harbor_project=raw.get("harbor_project", name),
+        namespace=raw.get("namespace", name),
+        notifications=_notifications(raw["notifications"]),
     )
 
 
@@ -158,7 +213,9 @@ def _environment(name: str, raw: dict[str, Any]) -> Environment:
         name=name,
         image_tag=raw["image_tag"],
         semver=SemverPolicy(
-            allow_v_prefix=raw["semver"]["allow_v_prefix"], pre_releases=raw["semver"]["pre_releases"]
+            allow_v_prefix=raw["semver"]["allow_v_prefix"],
+            pre_releases=raw["semver"]["pre_releases"],
+            lower_releases=raw["semver"]["lower_releases"],
         ),
         replicas=raw["replicas"],
         storage=raw["storage"],
@@ -186,19 +243,23 @@ def _cluster(name: str, raw: dict[str, Any], spinnaker: Spinnaker) -> Cluster:
         context=raw.get("context", name),
         kubeconfig=raw.get("kubeconfig", f"{spinnaker.kubeconfig_dir}/{name}.yml"),
         labels=_pairs(raw["labels"]),
+        env=_pairs(raw["env"]),
     )
 
 
-def _app(
+def _app(  # noqa: PLR0917
     name: str,
     raw: dict[str, Any],
     harbor: Harbor,
+    concourse: Concourse,
     environments: tuple[Environment, ...],
     clusters: tuple[Cluster, ...],
     *,
+    team: Team | None,
     owner_email: str | None,
 ) -> App:
     chosen = set(raw.get("environments", [e.name for e in environments]))
+    namespace = _namespace(raw, team)
     deployments = []
     for environment in environments:
         if environment.name not in chosen:
@@ -223,12 +284,17 @@ def _app(
                 env=_pairs(env),
                 resources=Resources(cpu=resources.get("cpu"), memory=resources.get("memory")),
                 mysql_secret=environment.mysql.secret_template.replace("{app}", name),
+                targets=layers.targets(raw, environment, targets, namespace),
             )
         )
     releases = raw["releases"]
     github = releases.get("github", {})
-    build = raw["build"]
     database = raw["database"]
+    project = team.harbor_project if team is not None else harbor.project
+    probes = raw["probes"]
+    ingress = raw["ingress"]
+    autoscaling = raw["autoscaling"]
+    storage = raw["ephemeral_storage"]
     return App(
         name=name,
         git=GitSource(uri=raw["git"]["uri"], branch=raw["git"]["branch"], private=raw["git"]["private"]),
@@ -237,9 +303,11 @@ def _app(
             tag_regex=releases["tag_regex"],
             github_owner=github.get("owner"),
             github_repository=github.get("repository"),
+            branch=releases["branch"],
         ),
-        build=Build(tool=build["tool"], goals=build["goals"], dockerfile=build["dockerfile"], context=build["context"]),
-        repository=f"{harbor.project}/{raw.get('repository', name)}",
+        build=_build(raw["build"], concourse),
+        repository=f"{project}/{raw.get('repository', name)}",
+        harbor_project=str(project),
         port=raw["port"],
         health_path=raw["health_path"],
         database=Database(
@@ -250,5 +318,57 @@ def _app(
             url_format=database["url_format"],
         ),
         deployments=tuple(deployments),
-        owner_email=raw.get("owner_email", owner_email),
+        owner_email=raw.get("owner_email", team.owner_email if team is not None else owner_email),
+        team=team.name if team is not None else None,
+        concourse_team=team.concourse_team if team is not None else concourse.team,
+        notifications=team.notifications if team is not None else NO_NOTIFICATIONS,
+        probes=Probes(
+            readiness_path=probes.get("readiness_path", raw["health_path"]),
+            liveness_path=probes.get("liveness_path", raw["health_path"]),
+            startup_seconds=probes["startup_seconds"],
+        ),
+        service=Service(type=raw["service"]["type"], port=raw["service"]["port"]),
+        ingress=Ingress(
+            host=ingress["host"],
+            path=ingress["path"],
+            class_name=ingress["class_name"],
+            tls_secret=ingress["tls_secret"],
+        )
+        if ingress is not None
+        else None,
+        autoscaling=Autoscaling(
+            max_replicas=autoscaling["max_replicas"], cpu_utilization=autoscaling["cpu_utilization"]
+        )
+        if autoscaling is not None
+        else None,
+        ephemeral_storage=EphemeralStorage(path=storage["path"], size_limit=storage["size_limit"])
+        if storage is not None
+        else None,
+    )
+
+
+def _namespace(raw: dict[str, Any], team: Team | None) -> str | None:
+    """The app's own namespace, else its team's; None: each cluster's namespace (apps without a team)."""
+    if "namespace" in raw:
+        return str(raw["namespace"])
+    return team.namespace if team is not None else None
+
+
+_DEFAULT_GOALS = {"maven": "verify", "gradle": "build", "none": ""}
+
+
+def _build(raw: dict[str, Any], concourse: Concourse) -> Build:
+    tool = raw["tool"]
+    tool_image = {"maven": concourse.maven_image, "gradle": concourse.gradle_image}.get(tool)
+    test_image = _image(raw["test_image"]) if "test_image" in raw else tool_image
+    return Build(
+        tool=tool,
+        goals=raw.get("goals", _DEFAULT_GOALS[tool]),
+        dockerfile=raw["dockerfile"],
+        context=raw["context"],
+        test_command=raw["test_command"],
+        test_image=test_image if tool != "none" or raw["test_command"] is not None else None,
+        image_builder=raw["image_builder"],
+        jib_version=raw["jib"]["version"],
+        jib_from_image=raw["jib"]["from_image"],
     )

@@ -30,6 +30,10 @@ def check(config: dict[str, Any], source: SourceMap) -> list[str]:
         *_apps(config),
         *_git_access(config),
         *_spinnaker_names(config),
+        *_teams(config),
+        *_builds(config),
+        *_cluster_overrides(config),
+        *_kubernetes_objects(config),
     ]
     ordered = sorted(found, key=lambda item: source.line(item[0]) or 0)
     return [f"{source.where(path)}: {text}" for path, text in ordered]
@@ -106,7 +110,7 @@ def _clusters(config: dict[str, Any]) -> Iterator[Problem]:
 def _apps(config: dict[str, Any]) -> Iterator[Problem]:
     environments: dict[str, Any] = config["environments"]
     clusters: dict[str, Any] = config["clusters"]
-    project = config["harbor"]["project"]
+    teams: dict[str, Any] = config["teams"]
     repositories: dict[str, str] = {}
     for name, app in config["apps"].items():
         path = ("apps", name)
@@ -134,6 +138,8 @@ def _apps(config: dict[str, Any]) -> Iterator[Problem]:
                     f"no cluster of environment '{environment}' has the labels {dict(selector)}; fix the "
                     f"selector or label a cluster"
                 )
+        team = teams.get(app.get("team", ""))
+        project = team.get("harbor_project", app["team"]) if team is not None else config["harbor"].get("project")
         repository = f"{project}/{app.get('repository', name)}"
         if repository in repositories:
             yield (*path, "repository"), (
@@ -219,6 +225,10 @@ def _spinnaker_names(config: dict[str, Any]) -> Iterator[Problem]:
                 (("environments", environment, "env"), environments[environment]["env"]),
                 ((*path, "env"), app["env"]),
                 ((*path, "overrides", environment, "env"), app["overrides"].get(environment, {}).get("env", {})),
+                *(((*path, "label_overrides", index, "env"), entry.get("env", {}))
+                  for index, entry in enumerate(app["label_overrides"])),
+                *(((*path, "cluster_overrides", cluster, "env"), entry.get("env", {}))
+                  for cluster, entry in app["cluster_overrides"].items()),
             ]
             for where, env in sources:
                 for variable in env:
@@ -228,3 +238,146 @@ def _spinnaker_names(config: dict[str, Any]) -> Iterator[Problem]:
                             f"(apps.{name}.database.{wired[variable]}); remove it here or give the database "
                             f"setting another name"
                         )
+
+
+# Concourse's set_pipeline step: a team may set its own pipelines; only the `main` team (atc.DefaultTeamName, an
+# admin team) may set another team's (concourse/concourse atc/exec/set_pipeline_step.go, SetPipelineStep.run).
+_ADMIN_TEAM = "main"
+
+
+def _teams(config: dict[str, Any]) -> Iterator[Problem]:
+    teams: dict[str, Any] = config["teams"]
+    meta_team = config["concourse"]["team"]
+    smtp = config["concourse"]["smtp"]
+    for name, team in teams.items():
+        if team["notifications"]["email"] and smtp is None:
+            yield ("teams", name, "notifications", "email"), (
+                "build e-mails need an SMTP server; set concourse.smtp: {host: ..., from: ...} (its credentials are "
+                "the concourse.vars.smtp_username/smtp_password ((vars)))"
+            )
+    projectless = []
+    for name, app in config["apps"].items():
+        team = app.get("team")
+        if team is None:
+            projectless.append(name)
+            continue
+        if team not in teams:
+            yield ("apps", name, "team"), f"'{team}' is not a team; defined: {_names(teams)}"
+            continue
+        concourse_team = teams[team].get("concourse_team", team)
+        if meta_team not in {concourse_team, _ADMIN_TEAM}:
+            yield ("concourse", "team"), (
+                f"the meta pipeline runs in team '{meta_team}' but must set apps.{name}'s pipeline in Concourse team "
+                f"'{concourse_team}'; only the main team may set other teams' pipelines, so set concourse.team: main"
+            )
+    if projectless and config["harbor"].get("project") is None:
+        yield ("apps", projectless[0]), (
+            f"has no team and harbor.project is not set; give the app team: (one of {_names(teams)}) or set "
+            f"harbor.project for apps without a team"
+        )
+
+
+def _builds(config: dict[str, Any]) -> Iterator[Problem]:
+    for name, app in config["apps"].items():
+        build = app["build"]
+        path = ("apps", name, "build")
+        if build["tool"] == "none":
+            if build["image_builder"] == "jib":
+                yield (*path, "image_builder"), "jib needs tool: maven or gradle; use image_builder: dockerfile"
+            if "goals" in build:
+                yield (*path, "goals"), "tool none runs no goals; remove goals (or give a test_command)"
+            if build["test_command"] is not None and "test_image" not in build:
+                yield (*path, "test_image"), (
+                    "tool none has no default image for test_command; give test_image: {repository: ..., tag: ...}"
+                )
+        if build["test_command"] is not None and "goals" in build:
+            yield (*path, "goals"), "test_command replaces the goals; remove one of them"
+
+
+def _cluster_overrides(config: dict[str, Any]) -> Iterator[Problem]:
+    environments: dict[str, Any] = config["environments"]
+    clusters: dict[str, Any] = config["clusters"]
+    for name, app in config["apps"].items():
+        path = ("apps", name)
+        chosen = set(app.get("environments", list(environments)))
+        selector = app["cluster_selector"].items()
+        deployed = {
+            cluster_name: cluster
+            for cluster_name, cluster in clusters.items()
+            if cluster["environment"] in chosen
+            and cluster["role"] == "deploy"
+            and selector <= cluster["labels"].items()
+        }
+        for cluster_name in app["cluster_overrides"]:
+            if cluster_name not in deployed:
+                yield (*path, "cluster_overrides", cluster_name), (
+                    f"'{cluster_name}' is not a cluster this app is deployed to; it is deployed to: "
+                    f"{_names(deployed)}"
+                )
+        for index, entry in enumerate(app["label_overrides"]):
+            match = entry["match"].items()
+            if not any(match <= cluster["labels"].items() for cluster in deployed.values()):
+                yield (*path, "label_overrides", index, "match"), (
+                    f"no cluster this app is deployed to has the labels {dict(match)}; fix the labels or remove "
+                    f"the override"
+                )
+
+
+_PLACEHOLDERS = ("{app}", "{cluster}", "{environment}")
+
+
+def _kubernetes_objects(config: dict[str, Any]) -> Iterator[Problem]:
+    for name, app in config["apps"].items():
+        path = ("apps", name)
+        ingress = app["ingress"]
+        if ingress is not None:
+            for key in ("host", "tls_secret"):
+                rest = ingress[key] or ""
+                for placeholder in _PLACEHOLDERS:
+                    rest = rest.replace(placeholder, "")
+                if "{" in rest or "}" in rest:
+                    yield (*path, "ingress", key), (
+                        "only {app}, {cluster} and {environment} are replaced; remove other braces"
+                    )
+        for where, labels in _label_sources(app):
+            for key in labels:
+                if key in _RESERVED_LABELS:
+                    yield (*path, *where, key), (
+                        "is a label shiplane sets itself (selectors and Spinnaker traffic use it); choose another key"
+                    )
+        autoscaling = app["autoscaling"]
+        if autoscaling is not None and "cpu" not in app["resources"]:
+            yield (*path, "autoscaling"), (
+                "CPU utilisation is measured against the CPU request; set apps.<app>.resources.cpu (e.g. 500m)"
+            )
+        if autoscaling is not None:
+            highest = _highest_replicas(config, app)
+            if highest is not None and autoscaling["max_replicas"] < highest:
+                yield (*path, "autoscaling", "max_replicas"), (
+                    f"is below the {highest} replicas the app runs with somewhere; raise max_replicas"
+                )
+
+
+_RESERVED_LABELS = frozenset({
+    "app.kubernetes.io/name", "app.kubernetes.io/component", "app.kubernetes.io/part-of", "shiplane.dev/service",
+})
+
+
+def _label_sources(app: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, str]]]:
+    yield ("labels",), app["labels"]
+    for environment, override in app["overrides"].items():
+        yield ("overrides", environment, "labels"), override.get("labels", {})
+    for index, override in enumerate(app["label_overrides"]):
+        yield ("label_overrides", index, "labels"), override.get("labels", {})
+    for cluster, override in app["cluster_overrides"].items():
+        yield ("cluster_overrides", cluster, "labels"), override.get("labels", {})
+
+
+def _highest_replicas(config: dict[str, Any], app: dict[str, Any]) -> int | None:
+    """The largest replica count any layer gives the app (max_replicas must reach it)."""
+    environments: dict[str, Any] = config["environments"]
+    counts = [environments[e]["replicas"] for e in app.get("environments", list(environments)) if e in environments]
+    counts += [o["replicas"] for o in app["overrides"].values() if "replicas" in o]
+    counts += [o["replicas"] for o in app["label_overrides"] if "replicas" in o]
+    counts += [o["replicas"] for o in app["cluster_overrides"].values() if "replicas" in o]
+    return max(counts) if counts else None

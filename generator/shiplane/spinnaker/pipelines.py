@@ -25,7 +25,8 @@ from typing import Any
 
 from shiplane.documents import Document
 from shiplane.errors import ShiplaneError
-from shiplane.model import App, AppDeployment, Cluster, Fleet, Resources
+from shiplane.model import App, AppDeployment, Cluster, Fleet, Notifications, Resources, Target
+from shiplane.spinnaker import lowerrelease
 from shiplane.spinnaker.lint import bindable_image
 from shiplane.spinnaker.tags import TagPolicy
 from shiplane.templates import TemplateSet
@@ -41,7 +42,7 @@ DIGEST_ANNOTATION = "shiplane.dev/trigger-digest"
 DIGEST_EXPRESSION = "${trigger['digest'] ?: execution.id}"
 """Echo's docker trigger carries the pushed digest; a manual run has none and gets a new version every time."""
 MYSQL_PORT = 3306
-DATA_MOUNT = "/data"
+STARTUP_PERIOD_SECONDS = 5
 
 
 def tag_policy(deployment: AppDeployment) -> TagPolicy:
@@ -67,12 +68,39 @@ class _Bundle:
     services: list[str]
 
 
-def _template_context(fleet: Fleet, app: App, deployment: AppDeployment) -> dict[str, Any]:
+def _placeholders(text: str, app: App, deployment: AppDeployment, target: Target) -> str:
+    return (
+        text.replace("{app}", app.name)
+        .replace("{cluster}", target.cluster.name)
+        .replace("{environment}", deployment.environment.name)
+    )
+
+
+def _ingress(app: App, deployment: AppDeployment, target: Target) -> dict[str, Any] | None:
+    ingress = app.ingress
+    if ingress is None:
+        return None
+    tls = ingress.tls_secret
+    return {
+        "host": _placeholders(ingress.host, app, deployment, target),
+        "path": ingress.path,
+        "class_name": ingress.class_name,
+        "tls_secret": _placeholders(tls, app, deployment, target) if tls is not None else None,
+    }
+
+
+def _bundle_key(app: App, deployment: AppDeployment, target: Target) -> tuple[object, ...]:
+    """Clusters whose manifests are the same (apart from the namespace) share one rendered bundle."""
+    ingress = _ingress(app, deployment, target)
+    return (target.settings, tuple(sorted(ingress.items())) if ingress else None)
+
+
+def _template_context(fleet: Fleet, app: App, deployment: AppDeployment, target: Target) -> dict[str, Any]:
     environment = deployment.environment
     name = app.name
     selector = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "server"}
-    labels = {**selector, "app.kubernetes.io/part-of": name}
-    env: list[dict[str, Any]] = [{"name": key, "value": value} for key, value in deployment.env]
+    labels = {**dict(target.labels), **selector, "app.kubernetes.io/part-of": name}
+    env: list[dict[str, Any]] = [{"name": key, "value": value} for key, value in target.env]
     mysql: dict[str, Any] | None = None
     if environment.storage == "mysql":
         database = app.database
@@ -106,7 +134,10 @@ def _template_context(fleet: Fleet, app: App, deployment: AppDeployment) -> dict
                 "app.kubernetes.io/part-of": name,
             },
         }
-    ephemeral = environment.storage == "ephemeral"
+    storage = app.ephemeral_storage
+    empty_dir: dict[str, Any] = {"sizeLimit": storage.size_limit} if storage and storage.size_limit else {}
+    probes = app.probes
+    autoscaling = app.autoscaling
     return {
         "fleet": fleet,
         "harbor": fleet.harbor,
@@ -119,11 +150,28 @@ def _template_context(fleet: Fleet, app: App, deployment: AppDeployment) -> dict
         "service_selector": {SERVICE_SELECTOR_KEY: name},
         "pod_annotations": {DIGEST_ANNOTATION: DIGEST_EXPRESSION} if environment.image_tag == "latest" else {},
         "container_env": env,
-        "container_resources": _container_resources(deployment.resources),
+        "container_resources": _container_resources(target.resources),
         "max_version_history": str(environment.max_version_history),
-        "volumes": [{"name": "data", "emptyDir": {}}] if ephemeral else [],
-        "volume_mounts": [{"name": "data", "mountPath": DATA_MOUNT}] if ephemeral else [],
+        "volumes": [{"name": "data", "emptyDir": empty_dir}] if storage else [],
+        "volume_mounts": [{"name": "data", "mountPath": storage.path}] if storage else [],
         "mysql": mysql,
+        "replicas": target.replicas,
+        "probes": {
+            "readiness_path": probes.readiness_path if probes else app.health_path,
+            "liveness_path": probes.liveness_path if probes else app.health_path,
+            "startup_failure_threshold": -(-(probes.startup_seconds if probes else 300) // STARTUP_PERIOD_SECONDS),
+            "startup_period_seconds": STARTUP_PERIOD_SECONDS,
+        },
+        "service": {"type": app.service.type, "port": app.service.port},
+        "pod_disruption_budget": {"max_unavailable": 1} if target.replicas > 1 else None,
+        "autoscaling": {
+            "min_replicas": target.replicas,
+            "max_replicas": autoscaling.max_replicas,
+            "cpu_utilization": autoscaling.cpu_utilization,
+        }
+        if autoscaling is not None
+        else None,
+        "ingress": _ingress(app, deployment, target),
     }
 
 
@@ -150,9 +198,9 @@ def _manifests(templates: TemplateSet, name: str, context: dict[str, Any], what:
     return data
 
 
-def _bundle(fleet: Fleet, app: App, deployment: AppDeployment, templates: TemplateSet) -> _Bundle:
+def _bundle(fleet: Fleet, app: App, deployment: AppDeployment, target: Target, templates: TemplateSet) -> _Bundle:
     what = f"app {app.name}, environment {deployment.environment.name}"
-    context = _template_context(fleet, app, deployment)
+    context = _template_context(fleet, app, deployment, target)
     app_manifests = _manifests(templates, APP_TEMPLATE, context, what)
     mysql_manifests = None
     if context["mysql"] is not None:
@@ -177,7 +225,33 @@ def _names(clusters: tuple[Cluster, ...], limit: int = 10) -> str:
     return ", ".join(names)
 
 
-def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundle: _Bundle) -> dict[str, Any]:
+def _bundles(fleet: Fleet, app: App, deployment: AppDeployment, templates: TemplateSet) -> dict[str, _Bundle]:
+    """The rendered manifests of every cluster, by cluster name (rendered once per distinct set of settings)."""
+    shared: dict[tuple[object, ...], _Bundle] = {}
+    bundles: dict[str, _Bundle] = {}
+    for target in deployment.targets:
+        key = _bundle_key(app, deployment, target)
+        if key not in shared:
+            shared[key] = _bundle(fleet, app, deployment, target, templates)
+        bundles[target.cluster.name] = shared[key]
+    return bundles
+
+
+def notifications(notify: Notifications) -> list[dict[str, Any]]:
+    """Pipeline notifications for echo: `type`, `address`, `level: pipeline` and `when` events `pipeline.failed`
+    (and `pipeline.complete`). echo's AbstractEventNotificationAgent sends a pipeline notification when its `when`
+    holds "<configType>.<status>"; the e-mail agent splits `address` on spaces, ',' and ';'
+    (EmailNotificationService.send). Slack and SMTP credentials live in echo's own config, never here."""
+    when = ["pipeline.failed"] + (["pipeline.complete"] if notify.deploy_success else [])
+    found: list[dict[str, Any]] = []
+    if notify.slack_channel is not None:
+        found.append({"address": notify.slack_channel, "level": "pipeline", "type": "slack", "when": when})
+    if notify.email:
+        found.append({"address": ",".join(notify.email), "level": "pipeline", "type": "email", "when": when})
+    return found
+
+
+def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundles: dict[str, _Bundle]) -> dict[str, Any]:
     environment = deployment.environment
     image = app.image_name(fleet.harbor)
     image_id = artifact_id(app, deployment)
@@ -186,6 +260,7 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundle: _
     moniker = {"app": app.name}
     required = [image_id]
     traffic_strategy = fleet.spinnaker.traffic_strategy
+    targets = {target.cluster.name: target for target in deployment.targets}
     stages: list[dict[str, Any]] = []
     previous: list[str] = []
     previous_wave: tuple[Cluster, ...] = ()
@@ -209,13 +284,15 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundle: _
             previous = [judgment]
         deployed = []
         for cluster in clusters:
+            bundle = bundles[cluster.name]
+            namespace = targets[cluster.name].namespace
             requisites = previous
             if bundle.mysql_manifests is not None:
                 mysql_ref = f"mysql-{cluster.name}"
                 stages.append({
                     "account": cluster.account,
                     "cloudProvider": "kubernetes",
-                    "manifests": _in_namespace(bundle.mysql_manifests, cluster.namespace),
+                    "manifests": _in_namespace(bundle.mysql_manifests, namespace),
                     "moniker": moniker,
                     "name": f"MySQL {cluster.name}",
                     "refId": mysql_ref,
@@ -229,7 +306,7 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundle: _
             stages.append({
                 "account": cluster.account,
                 "cloudProvider": "kubernetes",
-                "manifests": _in_namespace(bundle.app_manifests, cluster.namespace),
+                "manifests": _in_namespace(bundle.app_manifests, namespace),
                 "moniker": moniker,
                 "name": f"Deploy {cluster.name}",
                 "refId": deploy_ref,
@@ -241,7 +318,7 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundle: _
                     "enabled": True,
                     "options": {
                         "enableTraffic": True,
-                        "namespace": cluster.namespace,
+                        "namespace": namespace,
                         "services": bundle.services,
                         "strategy": traffic_strategy,
                     },
@@ -270,7 +347,7 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundle: _
             "version": "latest",
         }
     waves = len(deployment.waves)
-    return {
+    return lowerrelease.guard({
         "application": app.name,
         "description": (
             f"Deploys {app.name} to {environment.name} ({len(deployment.clusters)} cluster(s) in {waves} wave(s)) "
@@ -281,7 +358,7 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundle: _
         "keepWaitingPipelines": False,
         "limitConcurrent": True,
         "name": f"deploy-{environment.name}",
-        "notifications": [],
+        "notifications": notifications(app.notifications),
         "parameterConfig": [],
         "spelEvaluator": "v4",
         "stages": stages,
@@ -289,27 +366,28 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundle: _
             "account": fleet.spinnaker.docker_account,
             "enabled": True,
             "expectedArtifactIds": [image_id],
-            "organization": fleet.harbor.project,
+            "organization": app.harbor_project,
             "registry": fleet.harbor.registry,
             "repository": app.repository,
             "tag": policy.pattern(),
             "type": "docker",
         }],
-    }
+    }, app, deployment)
 
 
-def rollback_pipeline(app: App, deployment: AppDeployment, bundle: _Bundle) -> dict[str, Any]:
+def rollback_pipeline(app: App, deployment: AppDeployment, bundles: dict[str, _Bundle]) -> dict[str, Any]:
     environment = deployment.environment
-    cluster_name = f"replicaSet {bundle.replica_set}"
+    targets = {target.cluster.name: target for target in deployment.targets}
     stages: list[dict[str, Any]] = []
     for cluster in deployment.clusters:
+        cluster_name = f"replicaSet {bundles[cluster.name].replica_set}"
         target = {
             "account": cluster.account,
             "app": app.name,
             "cloudProvider": "kubernetes",
             "cluster": cluster_name,
             "kind": "replicaSet",
-            "location": cluster.namespace,
+            "location": targets[cluster.name].namespace,
             "mode": "dynamic",
         }
         stages.append({
@@ -339,7 +417,7 @@ def rollback_pipeline(app: App, deployment: AppDeployment, bundle: _Bundle) -> d
         "keepWaitingPipelines": False,
         "limitConcurrent": True,
         "name": f"rollback-{environment.name}",
-        "notifications": [],
+        "notifications": notifications(app.notifications),
         "parameterConfig": [],
         "spelEvaluator": "v4",
         "stages": stages,
@@ -366,20 +444,21 @@ def app_documents(fleet: Fleet, app: App, templates: TemplateSet) -> list[Docume
     for deployment in app.deployments:
         if not deployment.clusters:
             continue
-        bundle = _bundle(fleet, app, deployment, templates)
+        bundles = _bundles(fleet, app, deployment, templates)
         environment = deployment.environment.name
-        origin = f"templates {APP_TEMPLATE}" + (f", {MYSQL_TEMPLATE}" if bundle.mysql_manifests is not None else "")
+        with_mysql = any(bundle.mysql_manifests is not None for bundle in bundles.values())
+        origin = f"templates {APP_TEMPLATE}" + (f", {MYSQL_TEMPLATE}" if with_mysql else "")
         documents.append(Document(
             path=f"spinnaker/{app.name}/deploy-{environment}.json",
             kind="spinnaker-pipeline",
-            content=deploy_pipeline(fleet, app, deployment, bundle),
+            content=deploy_pipeline(fleet, app, deployment, bundles),
             origin=f"{origin} (app {app.name}, environment {environment})",
             app=app.name,
         ))
         documents.append(Document(
             path=f"spinnaker/{app.name}/rollback-{environment}.json",
             kind="spinnaker-pipeline",
-            content=rollback_pipeline(app, deployment, bundle),
+            content=rollback_pipeline(app, deployment, bundles),
             origin=f"template {APP_TEMPLATE} (app {app.name}, environment {environment})",
             app=app.name,
         ))
@@ -403,12 +482,13 @@ def clouddriver_config(fleet: Fleet) -> dict[str, Any]:
         registry["passwordFile"] = spinnaker.registry_password_file
     if fleet.harbor.insecure:
         registry["insecureRegistry"] = True
+    namespaces = fleet.namespaces_by_cluster()
     accounts = [
         {
             "name": cluster.account,
             "context": cluster.context,
             "kubeconfigFile": cluster.kubeconfig,
-            "namespaces": [cluster.namespace],
+            "namespaces": list(namespaces[cluster.name]),
             "onlySpinnakerManaged": True,
         }
         for cluster in sorted(fleet.clusters, key=lambda c: c.account)

@@ -50,11 +50,12 @@ def _fleet_facts(fleet: Fleet) -> _FleetFacts:
         if facts.fleet is fleet:
             return facts
     deploy = [cluster for cluster in fleet.clusters if cluster.role == "deploy"]
+    namespaces = fleet.namespaces_by_cluster()
     facts = _FleetFacts(
         fleet=fleet,
         accounts=Accounts(
             docker=frozenset({fleet.spinnaker.docker_account}),
-            kubernetes={cluster.account: frozenset({cluster.namespace}) for cluster in deploy},
+            kubernetes={cluster.account: frozenset(namespaces[cluster.name]) for cluster in deploy},
         ),
         schemas=schemas_for(fleet.spinnaker.kubernetes_version),
         apps={app.name: app for app in fleet.apps},
