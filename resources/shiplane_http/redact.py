@@ -70,7 +70,7 @@ def _secret_pattern(secret: str) -> str:
     for char in secret:
         if char.isspace():
             if not previous_space:
-                parts.append(r"(?:\s+|" + _char_pattern(char)[3:-1] + ")")
+                parts.append(r"(?:\s+|" + _char_pattern(char) + "+)")
             previous_space = True
             continue
         previous_space = False

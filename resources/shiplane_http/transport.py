@@ -188,7 +188,10 @@ class Transport:
     def _wait(self, delay: float, why: str, what: str) -> None:
         remaining = self.deadline - self._clock()
         if delay >= remaining:
-            raise TransportError(f"{what}: {why}; giving up, the command's deadline leaves {max(0.0, remaining):.0f}s")
+            raise TransportError(
+                f"{what}: {why}; giving up, the command's deadline leaves {max(0.0, remaining):.0f}s "
+                f"(the next try was due in {delay:.0f}s)"
+            )
         self.log.debug(f"{what}: {why}; retrying in {delay:.1f}s")
         self._sleep(delay)
 
