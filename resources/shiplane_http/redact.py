@@ -27,10 +27,40 @@ from base64 import b64encode, urlsafe_b64encode
 
 REDACTED = "***"
 MIN_SECRET = 3  # shorter secrets would redact innocent text (they are still never printed on purpose)
+MAX_PATTERN_SECRET = 256  # longer secrets are matched in their literal forms only
 MIN_PARTIAL = 3  # a trailing partial match of at least this many characters is removed
 _SHORT_ESCAPES = {"\n": "n", "\t": "t", "\r": "r", "\b": "b", "\f": "f", '"': '"', "'": "'", "\\": "\\", "/": "/"}
 _HTML_NAMES = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+_ESCAPE = re.compile(r"\\{1,3}(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2})|([ntrbf\"'\\/]))")
+_SHORT = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+
+
+def _unescape(text: str) -> str:
+    """JSON/Go/Python backslash escapes decoded (one to three backslashes each), surrogate pairs joined."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1) or match.group(2) or match.group(3)
+        if code:
+            return chr(int(code, 16)) if int(code, 16) <= 0x10FFFF else match.group()
+        return _SHORT.get(match.group(4), match.group(4))
+
+    decoded = _ESCAPE.sub(one, text)
+    return decoded.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _unquote(text: str) -> str:
+    from urllib.parse import unquote_plus  # noqa: PLC0415 - only when a text has a '%' or '+'
+
+    return unquote_plus(text, errors="replace")
+
+
+def _unhtml(text: str) -> str:
+    from html import unescape  # noqa: PLC0415 - only when a text has a '&'
+
+    return unescape(text)
 
 
 def _hex_class(value: int, width: int) -> str:
@@ -78,6 +108,26 @@ def _secret_pattern(secret: str) -> str:
     return "".join(parts)
 
 
+def _literal_forms(secret: str) -> set[str]:
+    """The usual encodings of ``secret`` as plain strings (for long secrets and trailing partial matches)."""
+    from json import dumps  # noqa: PLC0415 - only when needed
+    from urllib.parse import quote  # noqa: PLC0415
+
+    quoted = quote(secret, safe="", errors="surrogatepass")
+    return {
+        secret,
+        " ".join(secret.split()),
+        dumps(secret)[1:-1],
+        dumps(secret, ensure_ascii=False)[1:-1],
+        dumps(dumps(secret))[1:-1],
+        repr(secret)[1:-1],
+        quoted,
+        quoted.lower(),
+        quoted.replace("%20", "+"),
+        escape_controls(secret),
+    }
+
+
 def escape_controls(text: str) -> str:
     """Control characters (C0, C1, DEL, line separators, lone surrogates) as ``\\xNN``/``\\uNNNN`` escapes."""
 
@@ -104,6 +154,7 @@ class Redactor:
         self._secrets: list[str] = []
         self._literals: list[str] = []
         self._pattern: re.Pattern[str] | None = None
+        self._long: list[str] = []
 
     def __bool__(self) -> bool:
         return bool(self._secrets)
@@ -126,35 +177,54 @@ class Redactor:
 
     def _compiled(self) -> re.Pattern[str] | None:
         if self._pattern is None and (self._secrets or self._literals):
-            alternatives = [re.escape(literal) for literal in sorted(self._literals, key=len, reverse=True)]
-            alternatives += [_secret_pattern(secret) for secret in sorted(self._secrets, key=len, reverse=True)]
+            long_forms: set[str] = set()
+            patterns = []
+            for secret in sorted(self._secrets, key=len, reverse=True):
+                if len(secret) <= MAX_PATTERN_SECRET:
+                    patterns.append(_secret_pattern(secret))
+                else:  # a very long secret's pattern is slow to build: its literal forms, replaced as strings
+                    long_forms.update(_literal_forms(secret))
+            self._long = sorted(long_forms | {x for x in self._literals if len(x) > MAX_PATTERN_SECRET}, key=len)[::-1]
+            alternatives = [re.escape(x) for x in sorted(self._literals, key=len, reverse=True) if len(x) <= 256]
+            alternatives += patterns
             self._pattern = re.compile("|".join(alternatives))
         return self._pattern
 
+    def _present(self, text: str) -> bool:
+        """Cheap test whether any secret may be in ``text`` (so the pattern is only built when needed).
+
+        Decodes ``text`` the ways the pattern matches (backslash escapes up to three deep, percent-encoding and
+        ``+``, HTML references, chained, whitespace collapsed) and looks for each secret as a plain substring.
+        """
+        if any(literal in text for literal in self._literals):
+            return True
+        views = {text}
+        for _ in range(3):
+            views |= {_unescape(view) for view in views if "\\" in view}
+        views |= {_unquote(view) for view in views if "%" in view or "+" in view}
+        views |= {_unhtml(view) for view in views if "&" in view}
+        views |= {" ".join(view.split()) for view in views}
+        forms = {form for secret in self._secrets for form in (secret, " ".join(secret.split()))}
+        return any(form in view for form in forms for view in views)
+
     def redact(self, text: str) -> str:
         """``text`` with every registered secret, in every known encoding, replaced by ``***``."""
+        if not self._secrets and not self._literals:
+            return text
+        if not self._present(text):
+            return text
         pattern = self._compiled()
-        return pattern.sub(REDACTED, text) if pattern is not None else text
+        if pattern is None:
+            return text
+        for form in self._long:
+            text = text.replace(form, REDACTED)
+        return pattern.sub(REDACTED, text) if pattern.pattern else text
 
     def _trailing_forms(self) -> list[str]:
         """Literal forms whose beginnings are looked for at the end of a cut text."""
-        from json import dumps  # noqa: PLC0415 - only when something is cut
-        from urllib.parse import quote  # noqa: PLC0415
-
         forms = set(self._literals)
         for secret in self._secrets:
-            forms.update(
-                {
-                    secret,
-                    " ".join(secret.split()),
-                    dumps(secret)[1:-1],
-                    dumps(secret, ensure_ascii=False)[1:-1],
-                    repr(secret)[1:-1],
-                    quote(secret, safe="", errors="surrogatepass"),
-                    quote(secret, safe="", errors="surrogatepass").lower(),
-                    escape_controls(secret),
-                }
-            )
+            forms.update(_literal_forms(secret))
         return sorted(forms, key=len, reverse=True)
 
     def strip_partial(self, text: str) -> str:

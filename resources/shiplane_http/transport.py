@@ -77,6 +77,8 @@ class Response(NamedTuple):
             return json.loads(self.body or b"null")
         except ValueError:
             raise TransportError(f"{service} answered {self.status} with a body that is not JSON") from None
+        except RecursionError:
+            raise TransportError(f"{service} answered {self.status} with JSON nested too deeply") from None
 
 
 class Transport:

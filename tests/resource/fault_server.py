@@ -8,7 +8,10 @@ Each :class:`Fault` says how the server answers every request it receives (after
 * ``huge-length``: ``Content-Length: 1.5 GB`` and a fast body (the client must refuse it from the header);
 * ``huge-chunked``: a chunked body of endless 64 KiB chunks (refused while reading);
 * ``reset``: the connection is reset (RST) as soon as the request arrives;
-* ``status``: ``status`` with ``body`` and ``headers`` (429/503 with ``Retry-After``, a 401 echoing a secret).
+* ``status``: ``status`` with ``body`` and ``headers`` (429/503 with ``Retry-After``, a 401 echoing a secret);
+* ``route``: ``route(path)`` returns (status, headers, body) per request (a tiny Harbor for the fuzzer).
+
+``fault`` may be replaced between requests.
 
 ``requests`` counts the requests received. Only 127.0.0.1; every thread is a daemon and ``stop()`` closes all.
 """
@@ -20,6 +23,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 OK_JSON = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -32,6 +36,7 @@ class Fault:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     interval: float = 2.0
+    route: Callable[[str], tuple[int, dict[str, str], bytes]] | None = None
 
 
 class FaultServer:
@@ -77,7 +82,7 @@ class FaultServer:
                         return
                     head += data
                 self.requests += 1
-                if not self._answer(connection):
+                if not self._answer(connection, head.split(b" ", 2)[1].decode("latin-1") if b" " in head else "/"):
                     return
         except OSError:
             return
@@ -91,8 +96,11 @@ class FaultServer:
             connection.sendall(chunk)
         return False
 
-    def _answer(self, connection: socket.socket) -> bool:
+    def _answer(self, connection: socket.socket, path: str) -> bool:
         fault = self.fault
+        if fault.kind == "route" and fault.route is not None:
+            status, extra, body = fault.route(path)
+            fault = Fault("status", status=status, headers=extra, body=body)
         if fault.kind == "reset":
             connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return False
@@ -119,7 +127,7 @@ class FaultServer:
             while time.monotonic() < deadline and not self._stopped.is_set():
                 connection.sendall(chunk)
             return False
-        reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests", 503: "Unavailable"}
+        reason = {200: "OK", 302: "Found", 401: "Unauthorized", 404: "Not Found", 429: "Too Many", 503: "Unavailable"}
         lines = [f"HTTP/1.1 {fault.status} {reason.get(fault.status, 'Status')}"]
         headers = {"Content-Type": "application/json", "Content-Length": str(len(fault.body)), **fault.headers}
         lines += [f"{name}: {value}" for name, value in headers.items()]
