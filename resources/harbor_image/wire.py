@@ -86,7 +86,8 @@ SCAN_KEYS = ("fail_on", "allowlist", "ignore_unfixed", "trigger", "timeout", "en
 GET_PARAM_KEYS = ("format", "skip_download", "gate")
 PUT_PARAM_KEYS = ("image", "version", "additional_tags", "tag_prefix", "scan")
 
-MULTI_LINE_KEYS = frozenset({"ca_certs"})  # PEM certificates span lines
+# PEM certificates span lines; a password is the user's own (Basic auth carries any character) and never echoed
+MULTI_LINE_KEYS = frozenset({"ca_certs", "password"})
 Mode = Literal["tag", "regex", "semver"]
 Format = Literal["rootfs", "oci", "oci-layout"]
 
