@@ -3,12 +3,17 @@
 JSON payload on stdin, only the JSON response on stdout, everything else on stderr (redacted). A
 :class:`ResourceError` exits 1, a wrong command line exits 2. Each command imports only what it needs, so check
 stays on the standard library.
+
+SIGTERM (how Concourse aborts a step: atc/worker/gardenruntime/process.go ``Process.Wait`` sends SIGTERM, then
+SIGKILL 10 s later) is handled like SIGINT: the exception unwinds every ``finally`` (a running skopeo is killed by
+``subprocess.run``, private files are removed) and the command exits 143 (130 for SIGINT) with one line.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 import time
 import traceback
@@ -24,13 +29,32 @@ if TYPE_CHECKING:
 
 CHECK_DEADLINE = 600.0
 TRANSFER_ALLOWANCE = 3600.0  # in/out: on top of scan.timeout, for pulls and pushes
+MAX_PAYLOAD = 4 * 1024 * 1024  # bytes of stdin; Concourse payloads are a few KB
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like KeyboardInterrupt (so ``finally`` blocks clean up), then exit 143."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _read_payload() -> str:
+    data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
+    if len(data) > MAX_PAYLOAD:
+        raise ResourceError(f"stdin: the payload is larger than {MAX_PAYLOAD // (1024 * 1024)} MiB; check the source")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as problem:
+        raise ResourceError(f"stdin: the payload is not UTF-8 (byte {problem.start}); Concourse sends JSON") from None
 
 
 def _register_secrets(text: str, log: Log) -> None:
     """Redact the password before strict decoding, whose errors could otherwise echo a malformed payload."""
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return
     source = document.get("source") if isinstance(document, dict) else None
     if isinstance(source, dict):
@@ -43,8 +67,9 @@ def _register_secrets(text: str, log: Log) -> None:
 def _main(name: str, argv: list[str], body: Callable[[str, list[str], Log], Any]) -> int:
     log = Log(sys.stderr)
     real_stdout = sys.stdout
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        text = sys.stdin.read()
+        text = _read_payload()
         _register_secrets(text, log)
         with contextlib.redirect_stdout(sys.stderr):
             result = body(text, argv, log)
@@ -60,11 +85,19 @@ def _main(name: str, argv: list[str], body: Callable[[str, list[str], Log], Any]
     except KeyboardInterrupt:
         log.info(f"{name}: interrupted")
         return 130
+    except Terminated:
+        log.info(f"{name}: terminated (SIGTERM)")
+        return 143
+    except MemoryError:
+        log.info(f"{name}: out of memory")
+        return 1
     except Exception as problem:  # a bug: still one redacted line, the traceback only with debug
-        log.info(f"{name}: internal error: {type(problem).__name__}: {problem}")
+        log.info(f"{name}: internal error: {type(problem).__name__}: {log.redactor.one_line(str(problem), 300)}")
         if log.debug_enabled:
             log.info("".join(traceback.format_exception(problem)))
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _check(text: str, argv: list[str], log: Log) -> Any:

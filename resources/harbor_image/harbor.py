@@ -36,6 +36,21 @@ ScanStart = Literal["accepted", "running", "no-scanner", "not-scannable", "forbi
 RepositoryState = Literal["ok", "missing", "forbidden"]
 
 
+REPORT_MAX_BYTES = 64 * 1024 * 1024  # a vulnerability report lists every package's CVEs with descriptions
+API_MAX_BYTES = 16 * 1024 * 1024  # one artifact, one repository, or one page of 100 artifacts
+
+
+def body_limit(path: str) -> tuple[int, str]:
+    """The response-size cap and the name of the request kind for an API path (for the error message)."""
+    if path.endswith("/additions/vulnerabilities"):
+        return REPORT_MAX_BYTES, "a vulnerability report"
+    if path.endswith("/artifacts"):
+        return API_MAX_BYTES, "a page of the artifact list"
+    if "/artifacts/" in path:
+        return API_MAX_BYTES, "an artifact"
+    return API_MAX_BYTES, "a Harbor API answer"
+
+
 class Page(NamedTuple):
     artifacts: list[Artifact]
     total: int | None
@@ -116,9 +131,13 @@ class Harbor:
         body: Any = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        """One API call with bounded retries. Returns whatever final status Harbor gave."""
+        """One API call with bounded retries. Returns whatever final status Harbor gave.
+
+        Bodies are capped per kind of request (:func:`body_limit`); the transport bounds each in time as well.
+        """
+        max_bytes, label = body_limit(path)
         try:
-            return self.transport.request(method, path, query, body, headers)
+            return self.transport.request(method, path, query, body, headers, max_bytes=max_bytes, label=label)
         except TransportError as problem:
             raise ResourceError(str(problem)) from None
 
@@ -132,7 +151,7 @@ class Harbor:
 
     def fail(self, response: Response, what: str) -> ResourceError:
         """The ResourceError for an unexpected answer, with Harbor's error body on one line."""
-        detail = harbor_error_text(response.body)
+        detail = harbor_error_text(response.body, self.log.redactor)
         status = response.status
         if status == 401:
             hint = (

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import tarfile
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -16,6 +18,7 @@ from typing import Any, Literal
 from harbor_image.errors import ResourceError, one_line
 
 Kind = Literal["docker-archive", "oci-archive", "oci-layout"]
+JSON_MAX = 16 * 1024 * 1024  # an index, manifest or image configuration
 INDEX_MEDIA_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -48,6 +51,7 @@ def detect(path: str) -> LocalImage:
         reason = one_line(str(problem).splitlines()[0]) if str(problem) else type(problem).__name__
         raise ResourceError(f"params.image: {path} is not a tar archive or OCI layout ({reason})") from None
     if "oci-layout" in names and "index.json" in names:
+        oci_archive_digest(path)  # a broken index.json fails here, before anything is logged or pushed
         return LocalImage(path, "oci-archive")
     if "manifest.json" in names:
         return LocalImage(path, "docker-archive")
@@ -58,11 +62,25 @@ def detect(path: str) -> LocalImage:
 
 
 def read_json(path: str) -> Any:
+    """A JSON file (a regular file, at most :data:`JSON_MAX` bytes); ResourceError naming it otherwise."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as problem:
-        raise ResourceError(f"reading {path}: {problem}") from None
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ResourceError(f"reading {path}: not a regular file")
+            data = handle.read(JSON_MAX + 1)
+    except OSError as problem:
+        raise ResourceError(f"reading {path}: {problem.strerror}") from None
+    if len(data) > JSON_MAX:
+        raise ResourceError(f"reading {path}: larger than {JSON_MAX // (1024 * 1024)} MiB; not an image's JSON")
+    return _parse(data, path)
+
+
+def _parse(data: bytes, where: str) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as problem:
+        reason = one_line(str(problem), 120) if isinstance(problem, ValueError) else "nested too deeply"
+        raise ResourceError(f"{where}: not JSON ({reason})") from None
 
 
 def blob_path(layout: str, digest: str) -> str:
@@ -80,8 +98,8 @@ def single_manifest(layout: str) -> dict[str, Any]:
         raise ResourceError(f"{layout}/index.json lists no image")
     if len(manifests) > 1:
         names = [
-            str((m.get("annotations") or {}).get("org.opencontainers.image.ref.name", m.get("digest")))
-            for m in manifests
+            one_line(str(_annotations(m).get("org.opencontainers.image.ref.name", m.get("digest"))), 80)
+            for m in manifests[:5]
             if isinstance(m, dict)
         ]
         raise ResourceError(
@@ -94,13 +112,20 @@ def single_manifest(layout: str) -> dict[str, Any]:
     return descriptor
 
 
+def _annotations(descriptor: dict[str, Any]) -> dict[str, Any]:
+    annotations = descriptor.get("annotations")
+    return annotations if isinstance(annotations, dict) else {}
+
+
 def image_config(layout: str) -> dict[str, Any]:
     """The image configuration of the layout's single (single-platform) image."""
     descriptor = single_manifest(layout)
     manifest = read_json(blob_path(layout, descriptor["digest"]))
     if isinstance(manifest, dict) and manifest.get("mediaType") in INDEX_MEDIA_TYPES:
         children = manifest.get("manifests") or []
-        if not children:
+        if not isinstance(children, list) or not children or not isinstance(children[0], dict):
+            return {}
+        if not isinstance(children[0].get("digest"), str):
             return {}
         manifest = read_json(blob_path(layout, children[0]["digest"]))
     config_descriptor = manifest.get("config") if isinstance(manifest, dict) else None
@@ -111,16 +136,27 @@ def image_config(layout: str) -> dict[str, Any]:
 
 
 def oci_archive_digest(path: str) -> str:
-    """The manifest digest inside an oci-archive tar (from its index.json)."""
-    with tarfile.open(path, "r:*") as archive:
-        for member in archive.getmembers():
-            if member.name.lstrip("./") == "index.json":
-                handle = archive.extractfile(member)
-                if handle is None:
+    """The manifest digest inside an oci-archive tar (from its index.json); ResourceError naming ``params.image``
+    when index.json is missing, not JSON, lists other than one image or has no usable digest."""
+    name = os.path.basename(path)
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for member in archive.getmembers():
+                if member.name.lstrip("./") == "index.json":
+                    handle = archive.extractfile(member) if member.size <= JSON_MAX else None
+                    if handle is None:
+                        raise ResourceError(f"params.image: {name}: index.json is not a regular file of ≤ 16 MiB")
+                    index = _parse(handle.read(JSON_MAX + 1), f"params.image: {name}: index.json")
                     break
-                index = json.load(handle)
-                manifests = index.get("manifests") if isinstance(index, dict) else None
-                if isinstance(manifests, list) and len(manifests) == 1 and isinstance(manifests[0], dict):
-                    return str(manifests[0]["digest"])
-                raise ResourceError(f"params.image: {path} must hold exactly one image (its index.json lists more)")
-    raise ResourceError(f"params.image: {path} has no index.json")
+            else:
+                raise ResourceError(f"params.image: {name} has no index.json; it is not an oci-archive")
+    except (tarfile.TarError, OSError) as problem:
+        reason = one_line(str(problem), 120)
+        raise ResourceError(f"params.image: {name}: not a readable tar archive ({reason})") from None
+    manifests = index.get("manifests") if isinstance(index, dict) else None
+    if not isinstance(manifests, list) or len(manifests) != 1 or not isinstance(manifests[0], dict):
+        raise ResourceError(f"params.image: {name} must hold exactly one image (its index.json lists none or more)")
+    digest = manifests[0].get("digest")
+    if not isinstance(digest, str) or not re.fullmatch(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}", digest):
+        raise ResourceError(f"params.image: {name}: index.json gives the image no valid digest")
+    return digest

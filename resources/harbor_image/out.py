@@ -13,6 +13,11 @@
 
 The output version is the first applied tag and the MANIFEST digest (oci-build-task's ``digest`` file is the config
 digest and is not used).
+
+``params.image`` and ``params.additional_tags`` are resolved under the put's source directory (SRC): anything that
+resolves outside it (an absolute path, ``..``, a symbolic link) is refused, only regular files and directories are
+accepted (never a FIFO or ``/dev/zero``, which would block or never end), the tags file is capped at
+:data:`TAGS_FILE_MAX` bytes, and no file content is ever echoed in an error.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import stat
 import tempfile
 import time
 from typing import Any
@@ -33,9 +39,57 @@ from harbor_image.models import SEVERITY_NAMES, Artifact
 from harbor_image.scanning import Scanner, failure_lines
 from harbor_image.semver_select import strip_v
 from harbor_image.skopeo import Skopeo
-from harbor_image.wire import TAG_RE, OutRequest, Source
+from harbor_image.wire import TAG_RE, OutRequest, Source, shown
 
 NO_TAG = "no tag specified - need either 'version:' in params or 'tag:' in source"
+TAGS_FILE_MAX = 64 * 1024  # bytes of params.additional_tags
+
+
+def inside(src: str, path: str, field: str, shown_path: str) -> str:
+    """``path`` resolved (symbolic links followed) when it stays inside ``src``; ResourceError otherwise."""
+    root = os.path.realpath(src)
+    resolved = os.path.realpath(path)
+    if os.path.commonpath([root, resolved]) != root:
+        raise ResourceError(
+            f"{field}: {shown(shown_path)} resolves outside the put's directory; give a path relative to it "
+            f"(an output of an earlier step, e.g. image/image.tar)"
+        )
+    return resolved
+
+
+def regular_or_directory(path: str, field: str, shown_path: str, directories: bool = True) -> os.stat_result:
+    """The stat of ``path`` when it is a regular file (or a directory); a FIFO, socket or device is refused."""
+    try:
+        info = os.stat(path)
+    except OSError as problem:
+        raise ResourceError(f"{field}: cannot read {shown(shown_path)} ({problem.strerror})") from None
+    if stat.S_ISREG(info.st_mode) or (directories and stat.S_ISDIR(info.st_mode)):
+        return info
+    kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, socket or device)"
+    wanted = "a regular file or directory" if directories else "a regular file"
+    raise ResourceError(f"{field}: {shown(shown_path)} is {kind}; it must be {wanted}")
+
+
+def read_tags_file(src: str, name: str) -> list[str]:
+    """The whitespace-separated words of ``params.additional_tags`` (inside SRC, a regular file, ≤ 64 KiB)."""
+    field = "params.additional_tags"
+    path = inside(src, os.path.join(src, name), field, name)
+    info = regular_or_directory(path, field, name, directories=False)
+    if info.st_size > TAGS_FILE_MAX:
+        raise ResourceError(f"{field}: {shown(name)} is larger than {TAGS_FILE_MAX // 1024} KiB; it lists tags")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(TAGS_FILE_MAX + 1)
+    except OSError as problem:
+        raise ResourceError(f"{field}: cannot read {shown(name)} ({problem.strerror})") from None
+    if len(data) > TAGS_FILE_MAX:
+        raise ResourceError(f"{field}: {shown(name)} is larger than {TAGS_FILE_MAX // 1024} KiB; it lists tags")
+    try:
+        return data.decode("utf-8").split()
+    except UnicodeDecodeError:
+        raise ResourceError(f"{field}: {shown(name)} is not UTF-8 text; it must list tags separated by spaces") from (
+            None
+        )
 
 
 def tags_to_apply(request: OutRequest, src: str) -> list[str]:
@@ -46,18 +100,21 @@ def tags_to_apply(request: OutRequest, src: str) -> list[str]:
         named.append((source.selection.tag, "source.tag"))
     if params.version is not None:
         named.append((strip_v(params.version), "params.version"))
+    from_file = 0
     if params.additional_tags is not None:
-        path = os.path.join(src, params.additional_tags)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                words = handle.read().split()
-        except OSError as problem:
-            raise ResourceError(f"params.additional_tags: cannot read {path} ({problem.strerror})") from None
-        named.extend((f"{params.tag_prefix or ''}{word}", f"params.additional_tags ({path})") for word in words)
+        words = read_tags_file(src, params.additional_tags)
+        from_file = len(named)
+        named.extend((f"{params.tag_prefix or ''}{word}", "params.additional_tags") for word in words)
     tags: list[str] = []
-    for tag, origin in named:
+    for index, (tag, origin) in enumerate(named):
         if not TAG_RE.fullmatch(tag):
-            raise ResourceError(f"{origin}: {tag!r} is not a valid tag (letters, digits, '_', '.', '-'; ≤ 128)")
+            rule = "letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-'"
+            if origin == "params.additional_tags":  # never echo the file's content
+                raise ResourceError(
+                    f"params.additional_tags: word {index - from_file + 1} of {shown(params.additional_tags)}"
+                    f"{' (with tag_prefix)' if params.tag_prefix else ''} is not a valid tag ({rule})"
+                )
+            raise ResourceError(f"{origin}: {shown(tag)} is not a valid tag ({rule})")
         if tag not in tags:
             tags.append(tag)
     if not tags:
@@ -80,13 +137,26 @@ def selects(source: Source, tag: str) -> bool:
 
 
 def find_image(src: str, pattern: str) -> str:
-    matches = sorted(glob.glob(os.path.join(src, pattern)))
+    """The one regular file or directory under SRC that ``params.image`` (a path or glob) names."""
+    if os.path.isabs(pattern):
+        raise ResourceError(
+            f"params.image: {shown(pattern)} is an absolute path; give a path relative to the put's directory "
+            f"(e.g. image/image.tar)"
+        )
+    matches = sorted(glob.glob(os.path.join(glob.escape(src), pattern)))
     if not matches:
-        raise ResourceError(f"params.image: nothing matches {pattern!r} in {src}; check the task's output name")
+        raise ResourceError(
+            f"params.image: nothing matches {shown(pattern)} in the put's directory; check the task's output name"
+        )
     if len(matches) > 1:
-        shown = ", ".join(os.path.relpath(m, src) for m in matches[:5])
-        raise ResourceError(f"params.image: {pattern!r} matches {len(matches)} paths ({shown}); it must match one")
-    return matches[0]
+        listed = ", ".join(shown(os.path.relpath(m, src), 60) for m in matches[:5])
+        raise ResourceError(
+            f"params.image: {shown(pattern)} matches {len(matches)} paths ({listed}); it must match one"
+        )
+    relative = os.path.relpath(matches[0], src)
+    resolved = inside(src, matches[0], "params.image", relative)
+    regular_or_directory(resolved, "params.image", relative)
+    return resolved
 
 
 def push_metadata(source: Source, tags: list[str], digest: str, artifact: Artifact | None) -> list[dict[str, str]]:
@@ -107,7 +177,7 @@ def run(request: OutRequest, src: str, log: Log, client: HarborAPI, deadline: fl
     source, params = request.source, request.params
     tags = tags_to_apply(request, src)
     image = oci.detect(find_image(src, params.image))
-    log.info(f"image: {os.path.relpath(image.path, src)} ({image.kind})")
+    log.info(f"image: {shown(os.path.relpath(image.path, os.path.realpath(src)))} ({image.kind})")
     staging: str | None = None
     with Skopeo(source, log, deadline) as skopeo:
         try:

@@ -1,9 +1,14 @@
 """Image transport through ``skopeo`` (push, pull, copy) and unpacking through ``umoci``.
 
-Credentials go into a temporary authfile (mode 0600, inside a private 0700 directory that is removed afterwards) —
-never on a command line, where ``ps`` would show them. ``ca_certs`` are written to a temporary certificate
-directory for ``--src-cert-dir``/``--dest-cert-dir``; ``insecure`` becomes ``--*-tls-verify=false``. skopeo's
-output is captured and logged (redacted) on stderr, so stdout only ever carries the resource's JSON.
+Credentials never go on a command line (``ps`` would show them) and never rest on disk: the authfile exists only
+while one skopeo runs. On Linux it is an anonymous ``memfd`` passed to skopeo as ``/proc/self/fd/N`` (the explicit
+``--authfile`` override of containers-auth.json(5), only read by copy/inspect; tests/resource/test_resource_hardening
+shows skopeo authenticating through it against the real registry). A memfd has no path: it is gone when the last
+process holding it exits, even after SIGKILL. Elsewhere it is a 0600 file in a private 0700 directory
+(under ``/dev/shm`` when there is one, so it never reaches a disk) written before and removed after each call.
+``ca_certs`` are written to a temporary certificate directory for ``--src-cert-dir``/``--dest-cert-dir``;
+``insecure`` becomes ``--*-tls-verify=false``. skopeo's output is captured and logged (redacted) on stderr, so
+stdout only ever carries the resource's JSON.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
 from base64 import b64encode
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Literal, NamedTuple
 
@@ -24,6 +32,8 @@ from harbor_image.log import Log
 from harbor_image.wire import Source
 
 Side = Literal["src", "dest"]
+SHM = "/dev/shm"  # noqa: S108 - tmpfs; mkdtemp makes a private 0700 directory in it
+AUTHFILE = "\x00authfile\x00"  # stands for the per-call authfile path in an argument list
 
 
 class Skopeo:
@@ -36,14 +46,10 @@ class Skopeo:
         self.binary = binary
         self.private = tempfile.mkdtemp(prefix="harbor-image-")
         os.chmod(self.private, 0o700)
-        self.authfile: str | None = None
+        self._auth: bytes | None = None
         if source.username is not None and source.password is not None:
-            self.authfile = os.path.join(self.private, "auth.json")
             token = b64encode(f"{source.username}:{source.password}".encode()).decode("ascii")
-            document = json.dumps({"auths": {source.host: {"auth": token}}})
-            fd = os.open(self.authfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(document)
+            self._auth = json.dumps({"auths": {source.host: {"auth": token}}}).encode()
             log.add_secret(source.password, source.username)
             log.add_secret(token)
         self.cert_dir: str | None = None
@@ -69,10 +75,39 @@ class Skopeo:
         """``docker://host/project/name`` + ``@sha256:…`` or ``:tag``."""
         return f"docker://{self.source.host}/{self.source.repository}{suffix}"
 
+    @property
+    def authenticated(self) -> bool:
+        return self._auth is not None
+
+    @contextmanager
+    def _authfile(self) -> Iterator[tuple[str | None, tuple[int, ...]]]:
+        """The authfile path for one skopeo call and the descriptors to pass; nothing is left after the call."""
+        if self._auth is None:
+            yield None, ()
+            return
+        if hasattr(os, "memfd_create"):
+            fd = os.memfd_create("harbor-image-auth", 0)
+            try:
+                os.write(fd, self._auth)
+                yield f"/proc/self/fd/{fd}", (fd,)
+            finally:
+                os.close(fd)
+            return
+        parent = SHM if os.path.isdir(SHM) and os.access(SHM, os.W_OK) else None
+        directory = tempfile.mkdtemp(prefix="harbor-image-auth-", dir=parent)
+        path = os.path.join(directory, "auth.json")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(self._auth)
+            yield path, ()
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
     def registry_flags(self, side: Side) -> list[str]:
         flags = []
-        if self.authfile is not None:
-            flags.append(f"--{side}-authfile={self.authfile}")
+        if self._auth is not None:
+            flags.append(f"--{side}-authfile={AUTHFILE}")
         else:
             flags.append(f"--{side}-no-creds")
         if self.source.insecure or self.source.scheme == "http":
@@ -123,13 +158,17 @@ class Skopeo:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise ResourceError(f"{what}: the command's deadline passed")
-        self.log.debug("running " + " ".join(args))
         env = dict(os.environ)
         env.pop("REGISTRY_AUTH_FILE", None)
         env["HOME"] = self.private  # no ~/.docker/config.json or containers/auth.json from the worker
         env["XDG_RUNTIME_DIR"] = self.private
         try:
-            done = subprocess.run(args, capture_output=True, text=True, timeout=remaining, env=env, check=False)
+            with self._authfile() as (authfile, fds):
+                argv = [arg.replace(AUTHFILE, authfile or "") for arg in args]
+                self.log.debug("running " + " ".join(argv))
+                done = subprocess.run(
+                    argv, capture_output=True, text=True, timeout=remaining, env=env, check=False, pass_fds=fds
+                )
         except FileNotFoundError:
             raise ResourceError(f"{what}: {args[0]} is not installed (the resource image ships it)") from None
         except subprocess.TimeoutExpired:
@@ -138,8 +177,9 @@ class Skopeo:
         for line in output.splitlines():
             self.log.debug(f"{args[0]}: {line}")
         if done.returncode != 0:
-            message = f"{what}: {explain(done.stderr or done.stdout)}"
-            if transient(done.stderr or done.stdout):
+            said = self.log.redact(done.stderr or done.stdout)  # before explain() reformats and cuts it
+            message = f"{what}: {explain(said)}"
+            if transient(said):
                 raise _Transient(message)
             raise ResourceError(message)
         return output
@@ -251,7 +291,8 @@ def explain(stderr: str) -> str:
 
 
 def unpack_rootfs(layout: str, ref: str, rootfs: str, log: Log, deadline: float) -> None:
-    """``umoci raw unpack`` (``--rootless`` when not root) of ``layout:ref`` into ``rootfs``."""
+    """``umoci raw unpack`` (``--rootless`` when not root) of ``layout:ref`` into ``rootfs``, then
+    :func:`sanitise_rootfs`: no device node and no setuid/setgid file survives, even when unpacked as root."""
     args = ["umoci", "raw", "unpack"]
     if os.geteuid() != 0:
         args.append("--rootless")
@@ -267,4 +308,32 @@ def unpack_rootfs(layout: str, ref: str, rootfs: str, log: Log, deadline: float)
     except subprocess.TimeoutExpired:
         raise ResourceError("unpacking the image: umoci did not finish before the command's deadline") from None
     if done.returncode != 0:
-        raise ResourceError(f"unpacking the image: {one_line(done.stderr or done.stdout)}")
+        raise ResourceError(f"unpacking the image: {one_line(log.redact(done.stderr or done.stdout))}")
+    removed, cleared = sanitise_rootfs(rootfs)
+    if removed or cleared:
+        log.info(
+            f"rootfs: removed {removed} device node(s) and cleared setuid/setgid on {cleared} file(s) "
+            f"(a fetched image never gets them)"
+        )
+
+
+def sanitise_rootfs(rootfs: str) -> tuple[int, int]:
+    """Remove device nodes and clear setuid/setgid bits of files under ``rootfs``; returns (removed, cleared).
+
+    A task image is run by Concourse with the rootfs as its filesystem: a world-writable device node (a ``/dev/mem``
+    look-alike) or a setuid-root binary from a hostile image must not reach it. Directories keep their setgid bit
+    (group inheritance, not a privilege). Nothing is followed through symbolic links (``os.walk`` and ``lstat``).
+    """
+    removed = cleared = 0
+    privileged = stat.S_ISUID | stat.S_ISGID
+    for directory, subdirectories, files in os.walk(rootfs):
+        for name in (*files, *subdirectories):
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+                os.unlink(path)
+                removed += 1
+            elif stat.S_ISREG(info.st_mode) and info.st_mode & privileged:
+                os.chmod(path, stat.S_IMODE(info.st_mode) & ~privileged)
+                cleared += 1
+    return removed, cleared

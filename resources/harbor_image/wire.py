@@ -4,6 +4,12 @@ Concourse sends ``{"source", "version"}`` to check, ``{"source", "version", "par
 ``{"source", "params"}`` to out. Unknown keys, wrong types, a bad regex, constraint, URL or duration raise
 :class:`ResourceError` with one line naming the key and the fix (exit 1), the way registry-image refuses unknown
 fields instead of silently ignoring a typo.
+
+Hostile or broken input is refused the same way, never as an internal error: JSON nested too deeply, strings with
+lone surrogates (``\ud800``) or control characters where a single line is expected, URLs with a bad port, host
+or IDNA label, a ``version.tag`` that is not a tag. Values and keys echoed in a message are escaped (no raw
+newline or ANSI escape reaches a build log) and cut to about 100 characters (:func:`shown`), at most
+:data:`SHOWN_KEYS` unknown keys.
 """
 
 from __future__ import annotations
@@ -11,11 +17,12 @@ from __future__ import annotations
 import json
 import re
 from typing import Any, Literal, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from harbor_image.errors import ResourceError
 from harbor_image.gate import FAIL_ON_VALUES, Policy
 from harbor_image.semver_select import Constraints, SemverError, SemverRules
+from harbor_image.tagregex import BoundedRegex
 
 # distribution's reference grammar (lowercase path components) and OCI tag / digest grammar
 _REPO_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
@@ -24,6 +31,40 @@ TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 DIGEST_RE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+SHOWN = 100  # characters of an echoed value
+SHOWN_KEYS = 3  # unknown keys named in one message
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def shown(value: object, limit: int = SHOWN) -> str:
+    """A value for a message: quoted, every control character and lone surrogate escaped, cut at ``limit``."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)[: limit * 4]
+    quoted = repr(text[: limit * 4]) if isinstance(value, str) else text
+    quoted = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", quoted)
+    quoted = quoted.encode("utf-8", "backslashreplace").decode("utf-8")
+    return quoted if len(quoted) <= limit else quoted[: limit - 1] + "…"
+
+
+def plain(text: str, limit: int = SHOWN) -> str:
+    """Text for a message without quotes: control characters and lone surrogates escaped, cut at ``limit``."""
+    escaped = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text[: limit * 2])
+    escaped = escaped.encode("utf-8", "backslashreplace").decode("utf-8")
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+
+
+def _text_problem(value: str, single_line: bool) -> str | None:
+    """Why a string cannot be used: a lone surrogate, or a control character in a single-line value."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as problem:
+        return f"contains a lone surrogate (\\u{ord(value[problem.start]):04x}); it is not text"
+    if single_line:
+        match = _UNSAFE.search(value)
+        if match is not None:
+            return f"contains the control character \\x{ord(match.group()):02x}; it must be one line of text"
+    return None
+
 
 SOURCE_KEYS = (
     "url",
@@ -45,6 +86,8 @@ SCAN_KEYS = ("fail_on", "allowlist", "ignore_unfixed", "trigger", "timeout", "en
 GET_PARAM_KEYS = ("format", "skip_download", "gate")
 PUT_PARAM_KEYS = ("image", "version", "additional_tags", "tag_prefix", "scan")
 
+# PEM certificates span lines; a password is the user's own (Basic auth carries any character) and never echoed
+MULTI_LINE_KEYS = frozenset({"ca_certs", "password"})
 Mode = Literal["tag", "regex", "semver"]
 Format = Literal["rootfs", "oci", "oci-layout"]
 
@@ -77,9 +120,11 @@ class _Object:
         unknown = sorted(set(value) - set(known))
         if unknown:
             hints = []
-            for key in unknown:
-                close = _closest(key, list(known))
-                hints.append(f"'{key}'" + (f" (did you mean '{close}'?)" if close else ""))
+            for key in unknown[:SHOWN_KEYS]:
+                close = _closest(key, list(known)) if len(key) <= SHOWN else None
+                hints.append(shown(key, 40) + (f" (did you mean '{close}'?)" if close else ""))
+            if len(unknown) > SHOWN_KEYS:
+                hints.append(f"and {len(unknown) - SHOWN_KEYS} more")
             raise ResourceError(
                 f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(hints)}; "
                 f"remove {'them' if len(unknown) > 1 else 'it'} (known keys: {', '.join(known)})"
@@ -102,9 +147,14 @@ class _Object:
         if key == "password" and not isinstance(value, str):
             raise ResourceError(f"{self.path}.{key}: must be a string (got {_kind(value)}); quote it in YAML")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            raise ResourceError(f"{self.path}.{key}: must be a string (got the number {value}); quote it in YAML")
+            raise ResourceError(
+                f"{self.path}.{key}: must be a string (got the number {shown(value, 40)}); quote it in YAML"
+            )
         if not isinstance(value, str):
             raise ResourceError(f"{self.path}.{key}: must be a string (got {_kind(value)})")
+        problem = _text_problem(value, single_line=key not in MULTI_LINE_KEYS)
+        if problem is not None:
+            raise ResourceError(f"{self.path}.{key}: {problem}")
         if required and not value.strip():
             raise ResourceError(f"{self.path}.{key}: must not be empty{hint}")
         return value
@@ -114,7 +164,8 @@ class _Object:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise ResourceError(f"{self.path}.{key}: must be true or false (got {_kind(value)} {json.dumps(value)})")
+            got = plain(json.dumps(value, ensure_ascii=False), 40)
+            raise ResourceError(f"{self.path}.{key}: must be true or false (got {_kind(value)} {got})")
         return value
 
     def strings(self, key: str) -> tuple[str, ...]:
@@ -126,6 +177,9 @@ class _Object:
         for index, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
                 raise ResourceError(f"{self.path}.{key}[{index}]: must be a non-empty string (got {_kind(item)})")
+            problem = _text_problem(item, single_line=key not in MULTI_LINE_KEYS)
+            if problem is not None:
+                raise ResourceError(f"{self.path}.{key}[{index}]: {problem}")
         return tuple(item.strip() for item in value)
 
     def object(self, key: str, known: tuple[str, ...]) -> _Object:
@@ -159,7 +213,7 @@ class Selection(NamedTuple):
     mode: Mode
     tag: str = "latest"
     tag_explicit: bool = False
-    regex: re.Pattern[str] | None = None
+    regex: BoundedRegex | None = None
     semver: SemverRules = SemverRules()
 
     def fingerprint(self) -> list[object]:
@@ -237,7 +291,7 @@ def _policy(scan: _Object, base: Policy, base_timeout: str) -> tuple[Policy, str
     assert fail_on is not None
     fail_on = fail_on.strip().lower()
     if fail_on not in FAIL_ON_VALUES:
-        raise ResourceError(f"{scan.path}.fail_on: must be one of {', '.join(FAIL_ON_VALUES)} (got {fail_on!r})")
+        raise ResourceError(f"{scan.path}.fail_on: must be one of {', '.join(FAIL_ON_VALUES)} (got {shown(fail_on)})")
     allowlist = frozenset(scan.strings("allowlist")) if scan.has("allowlist") else base.allowlist
     timeout_text = scan.string("timeout", base_timeout)
     assert timeout_text is not None
@@ -245,10 +299,10 @@ def _policy(scan: _Object, base: Policy, base_timeout: str) -> tuple[Policy, str
         timeout = parse_duration(timeout_text.strip())
     except ValueError:
         raise ResourceError(
-            f"{scan.path}.timeout: {timeout_text!r} is not a duration; write it like 10m, 90s or 1h30m"
+            f"{scan.path}.timeout: {shown(timeout_text)} is not a duration; write it like 10m, 90s or 1h30m"
         ) from None
     if timeout <= 0:
-        raise ResourceError(f"{scan.path}.timeout: must be more than 0 (got {timeout_text!r})")
+        raise ResourceError(f"{scan.path}.timeout: must be more than 0 (got {shown(timeout_text)})")
     policy = Policy(
         enabled=scan.boolean("enabled", base.enabled),
         fail_on=fail_on,
@@ -267,31 +321,22 @@ def _source(value: Any) -> Source:
     insecure = src.boolean("insecure", False)
     if "@" in url_text:
         raise ResourceError("source.url: must not contain credentials; use source.username and source.password")
-    parts = urlsplit(url_text.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ResourceError(f"source.url: {url_text!r} is not an http(s) URL; write it like https://harbor.example.com")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ResourceError(
-            f"source.url: {url_text!r} must be Harbor's base URL without a path; "
-            f"the API (/api/v2.0) and the registry (/v2/) are found under it"
-        )
+    parts, host = _base_url(url_text.strip())
     if parts.scheme == "http" and not insecure:
-        raise ResourceError(
-            "source.url: plain http sends the password in clear; use https, or set insecure: true if you mean it"
-        )
-    host = parts.netloc.lower()
+        risk = "sends the password in clear" if src.has("password") else "is neither encrypted nor authenticated"
+        raise ResourceError(f"source.url: plain http {risk}; use https, or set insecure: true if you mean it")
     repository = src.string("repository", required=True, hint=" (project/name, e.g. team/app)")
     assert repository is not None
     repository = repository.strip()
     first = repository.split("/", 1)[0]
     if "/" in repository and ("." in first or ":" in first or first == "localhost"):
         raise ResourceError(
-            f"source.repository: {repository!r} starts with a registry host; give only project/name "
+            f"source.repository: {shown(repository)} starts with a registry host; give only project/name "
             f"(the host comes from source.url)"
         )
     if "/" not in repository or not REPOSITORY_RE.fullmatch(repository):
         raise ResourceError(
-            f"source.repository: {repository!r} must be project/name in lowercase "
+            f"source.repository: {shown(repository)} must be project/name in lowercase "
             f"(letters, digits, '.', '_', '-', and '/' between parts), e.g. team/app"
         )
     project, name = repository.split("/", 1)
@@ -328,11 +373,11 @@ def _source(value: Any) -> Source:
     if tag_regex is not None:
         try:
             pattern = re.compile(tag_regex)
-        except re.error as problem:
+        except (re.error, RecursionError, OverflowError) as problem:
             raise ResourceError(
-                f"source.tag_regex: {tag_regex!r} is not a valid regular expression ({problem})"
+                f"source.tag_regex: {shown(tag_regex)} is not a valid regular expression ({plain(str(problem))})"
             ) from None
-        selection = Selection("regex", regex=pattern)
+        selection = Selection("regex", regex=BoundedRegex(pattern))
     elif semver:
         constraint = None
         if constraint_text is not None:
@@ -340,13 +385,14 @@ def _source(value: Any) -> Source:
                 constraint = Constraints.parse(constraint_text)
             except SemverError as problem:
                 raise ResourceError(
-                    f"source.semver_constraint: {problem}; write it like '1.2.x', '~1.2', '^1.2.0' or '>=1.2.0 <2.0.0'"
+                    f"source.semver_constraint: {plain(str(problem), 200)}; "
+                    f"write it like '1.2.x', '~1.2', '^1.2.0' or '>=1.2.0 <2.0.0'"
                 ) from None
         selection = Selection("semver", semver=SemverRules(constraint, pre_releases, prefixes))
     else:
         chosen_tag = (tag if tag is not None else "latest").strip()
         if not TAG_RE.fullmatch(chosen_tag):
-            raise ResourceError(f"source.tag: {chosen_tag!r} is not a valid tag (letters, digits, '_', '.', '-')")
+            raise ResourceError(f"source.tag: {shown(chosen_tag)} is not a valid tag (letters, digits, '_', '.', '-')")
         selection = Selection("tag", tag=chosen_tag, tag_explicit=tag is not None)
 
     policy, timeout_text = _policy(src.object("scan", SCAN_KEYS), Policy(), "10m")
@@ -384,16 +430,25 @@ def _version(value: Any, required: bool) -> Version | None:
     tag = obj.string("tag", required=True)
     digest = obj.string("digest", required=True)
     assert tag is not None and digest is not None
+    if not TAG_RE.fullmatch(tag):
+        raise ResourceError(
+            f"version.tag: {shown(tag)} is not a valid tag (letters, digits, '_', '.', '-'; at most 128; "
+            f"not starting with '.' or '-'); pin a version this resource emitted"
+        )
     if not DIGEST_RE.fullmatch(digest):
-        raise ResourceError(f"version.digest: {digest!r} is not a digest like sha256:<64 hex>")
+        raise ResourceError(f"version.digest: {shown(digest)} is not a digest like sha256:<64 hex>")
     return Version(tag, digest)
 
 
 def _payload(text: str, allowed: tuple[str, ...]) -> _Object:
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise ResourceError('stdin: the JSON payload is nested too deeply; Concourse sends {"source": …}') from None
     except ValueError as problem:
-        raise ResourceError(f'stdin: not a JSON payload ({problem}); Concourse sends {{"source": …}}') from None
+        raise ResourceError(
+            f'stdin: not a JSON payload ({plain(str(problem), 120)}); Concourse sends {{"source": …}}'
+        ) from None
     return _Object(document, "payload", allowed)
 
 
@@ -416,7 +471,7 @@ def decode_in(text: str) -> InRequest:
     params = _Object(payload.value.get("params"), "params", GET_PARAM_KEYS, required=False)
     fmt = params.string("format", "rootfs")
     if fmt not in ("rootfs", "oci", "oci-layout"):
-        raise ResourceError(f"params.format: must be rootfs, oci or oci-layout (got {fmt!r})")
+        raise ResourceError(f"params.format: must be rootfs, oci or oci-layout (got {shown(fmt)})")
     result = GetParams(
         format=_literal(fmt),
         skip_download=params.boolean("skip_download", False),
@@ -453,3 +508,40 @@ def _optional_nonempty(params: _Object, key: str) -> str | None:
     if value is not None and not value.strip():
         raise ResourceError(f"params.{key}: must not be empty; remove it or give a value")
     return value.strip() if value is not None else None
+
+
+def _base_url(text: str) -> tuple[SplitResult, str]:
+    """``scheme://host[:port]`` checked the way http.client and skopeo will use it; returns (parts, host[:port])."""
+    if _UNSAFE.search(text) or any(c.isspace() for c in text):
+        raise ResourceError(f"source.url: {shown(text)} contains spaces or control characters; remove them")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+        hostname = parts.hostname
+    except ValueError as problem:
+        raise ResourceError(
+            f"source.url: {shown(text)} is not a valid URL ({problem}); write it like https://harbor.example.com"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or not hostname:
+        raise ResourceError(f"source.url: {shown(text)} is not an http(s) URL; write it like https://harbor.example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ResourceError(
+            f"source.url: {shown(text)} must be Harbor's base URL without a path; "
+            f"the API (/api/v2.0) and the registry (/v2/) are found under it"
+        )
+    if port == 0:
+        raise ResourceError(f"source.url: port 0 in {shown(text)} is not a port; use 1-65535 or leave it out")
+    if ":" not in hostname:  # a name (IPv6 literals are checked by urlsplit)
+        try:
+            encoded = hostname.encode("idna")
+        except UnicodeError as problem:
+            raise ResourceError(
+                f"source.url: the host {shown(hostname, 60)} is not a valid host name ({problem}); "
+                f"each label 1-63 characters, 253 in all"
+            ) from None
+        if len(encoded) > 253 or not re.fullmatch(r"[A-Za-z0-9_.-]+", encoded.decode("ascii")):
+            raise ResourceError(
+                f"source.url: the host {shown(hostname, 60)} is not a valid host name "
+                f"(letters, digits, '-' and '.'; at most 253 characters)"
+            )
+    return parts, parts.netloc.lower()

@@ -6,6 +6,7 @@ deadlines, retries, TLS and redaction behave the same everywhere. Standard libra
 runs every minute for every resource of a Concourse cluster and must start fast.
 """
 
+from shiplane_http.redact import Redactor
 from shiplane_http.transport import Response, Transport, TransportError, TransportLog
 
-__all__ = ["Response", "Transport", "TransportError", "TransportLog"]
+__all__ = ["Redactor", "Response", "Transport", "TransportError", "TransportLog"]
