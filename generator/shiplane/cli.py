@@ -7,12 +7,14 @@ stdout stays empty.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
 from shiplane import concourse, config, render, spinnaker
-from shiplane.errors import ShiplaneError, UsageError
+from shiplane.errors import Interrupted, ShiplaneError, UsageError
 from shiplane.templates import TemplateSet
 
 
@@ -36,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     render_cmd.add_argument("--only", metavar="APP", help="render one app (and the fleet-wide files)")
     render_cmd.add_argument("--templates", metavar="DIR", help="directory whose templates shadow the built-in ones")
+    render_cmd.add_argument(
+        "--force", action="store_true", help="with --only: replace files edited by hand since the last render"
+    )
     render_cmd.add_argument(
         "--jobs",
         type=int,
@@ -66,10 +71,18 @@ def run(argv: Sequence[str], stderr: TextIO) -> int:
     if args.command == "render":
         fleet = config.load(args.config)
         changes = render.render(
-            fleet, TemplateSet(args.templates), args.out, check=args.check, only=args.only, jobs=args.jobs
+            fleet,
+            TemplateSet(args.templates),
+            args.out,
+            check=args.check,
+            only=args.only,
+            jobs=args.jobs,
+            force=args.force,
         )
         if args.check:
-            if changes.changed:
+            for line in changes.pending:
+                stderr.write(f"{line}\n")
+            if changes.changed or changes.pending:
                 for path in changes.changed:
                     state = "would be removed" if path in changes.removed else "would change"
                     stderr.write(f"{args.out}/{path}: {state}\n")
@@ -77,6 +90,8 @@ def run(argv: Sequence[str], stderr: TextIO) -> int:
                 return 1
             stderr.write(f"{len(changes.unchanged)} file(s) up to date\n")
             return 0
+        for path in changes.edited:
+            stderr.write(f"{args.out}/{path}: had been edited since the last render; replaced\n")
         stderr.write(
             f"{len(changes.written)} written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed "
             f"in {args.out}\n"
@@ -94,7 +109,23 @@ def run(argv: Sequence[str], stderr: TextIO) -> int:
     raise UsageError(f"unknown command {args.command}")
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM is how Concourse and most supervisors stop a process: treat it like Ctrl-C (nothing half-written).
+        handlers = {number: signal.signal(number, _interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(argv)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         return run(sys.argv[1:] if argv is None else argv, sys.stderr)
     except UsageError as exc:
@@ -104,6 +135,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.problems:
             sys.stderr.write(f"shiplane: {line}\n")
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("shiplane: interrupted; nothing was written\n")
-        return 130
+    except (Interrupted, KeyboardInterrupt) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        name = signal.Signals(signum).name
+        if isinstance(exc, Interrupted) and exc.committed:
+            sys.stderr.write(f"shiplane: {name} arrived while the new files were put in place; they are complete\n")
+        else:
+            sys.stderr.write(f"shiplane: interrupted ({name}); nothing was written\n")
+        return 128 + signum
+    except MemoryError:
+        sys.stderr.write("shiplane: out of memory; nothing was written (is the config unusually large?)\n")
+        return 1
+    except RecursionError:
+        sys.stderr.write("shiplane: the config or a template nests too deeply; nothing was written\n")
+        return 1
