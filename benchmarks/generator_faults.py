@@ -27,9 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import io
 import os
-import random
 import resource
 import shutil
 import signal
@@ -38,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,22 +43,15 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+import shiplane  # noqa: E402 - from PYTHONPATH first: how another copy is measured
+from fuzzing import broken_promise, payloads, run_cli  # noqa: E402
+from shiplane import cli  # noqa: E402
+from shiplane.templates import TemplateSet  # noqa: E402
+from test_fuzz_cli import SEEDS  # noqa: E402
+
 EXAMPLE = ROOT / "examples" / "petclinic" / "shiplane.yaml"
 Result = tuple[int, str, str]
-
-
-def run_cli(*argv: str) -> Result:
-    """`shiplane ARGV` in this process: exit code, stdout, stderr (an escaping exception is code -1)."""
-    from shiplane.cli import main  # noqa: PLC0415 - imported from whichever copy PYTHONPATH names
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(argv))
-        except BaseException:  # a traceback is exactly what is being counted
-            code = -1
-            err.write(traceback.format_exc())
-    return code, out.getvalue(), err.getvalue()
 
 
 def clean_failure(result: Result, *, code: int = 1) -> str | None:
@@ -195,7 +185,8 @@ def kind_merge(work: Path) -> tuple[int, int, list[str]]:
         "cluster override, block style": anchored.replace(
             "\napps:\n", "  prod-2:\n    <<: *prod\n    account: k8s-prod-2\n    wave: 2\n\napps:\n"),
         "two merges and an override": anchored.replace(
-            "  dev:\n    environment: dev", "  dev: &dev\n    environment: dev").replace("\napps:\n", "  prod-2: {<<: [*prod, *dev], account: k8s-prod-2, wave: 2}\n\napps:\n"),
+            "  dev:\n    environment: dev", "  dev: &dev\n    environment: dev").replace(
+            "\napps:\n", "  prod-2: {<<: [*prod, *dev], account: k8s-prod-2, wave: 2}\n\napps:\n"),
     }
     tried = broken = 0
     examples: list[str] = []
@@ -241,9 +232,9 @@ def kind_messages(work: Path) -> tuple[int, int, list[str]]:
     readonly = work / "readonly"
     readonly.mkdir(exist_ok=True)
     readonly.chmod(0o555)
-    if os.geteuid() != 0:
-        case("read-only --out", run_cli("render", str(big), "--out", str(readonly / "out"), "--jobs", "2"),
-             "readonly")
+    # root writes anywhere: /sys/kernel is a directory no one may create files in
+    target = readonly if os.geteuid() != 0 else Path("/sys/kernel")
+    case("read-only --out", run_cli("render", str(big), "--out", str(target), "--jobs", "2"), str(target))
     afile = work / "afile"
     afile.write_text("x")
     case("--out a file", run_cli("render", str(EXAMPLE), "--out", str(afile)), "not a directory",
@@ -262,54 +253,22 @@ def kind_messages(work: Path) -> tuple[int, int, list[str]]:
     return tried, broken, examples
 
 
-def mutate(text: str, rng: random.Random) -> str:
-    lines = text.splitlines(keepends=True)
-    choice = rng.randrange(8)
-    index = rng.randrange(len(lines))
-    pieces = ["\x00", "\ufffd", "&a ", "*a", "<<: *a\n", "- ", ": ", "{", "}", "[", "]",
-              "'", '"', "\\", "!!python/object:os.system ", "!!binary ", "~", "yes", "0x1F", "1e400", "\t",
-              "((x))", "${x}", "\x1b[2J", "é", "  ", "\n", "#", "%YAML 1.1\n", "---\n", "..."]
-    if choice == 0:
-        del lines[index]
-    elif choice == 1:
-        lines.insert(index, rng.choice(lines))
-    elif choice == 2:
-        line = lines[index]
-        at = rng.randrange(len(line) + 1)
-        lines[index] = line[:at] + rng.choice(pieces) + line[at:]
-    elif choice == 3:
-        line = lines[index]
-        at = rng.randrange(len(line) + 1)
-        lines[index] = line[:at] + line[at + rng.randrange(1, 6):]
-    elif choice == 4:
-        lines[index] = lines[index].replace(":", rng.choice([": &a", ": *a", ":: ", ": []", ": {}", ": null"]), 1)
-    elif choice == 5:
-        lines[index] = "  " + lines[index]
-    elif choice == 6:
-        lines[index] = lines[index].lstrip(" ")
-    else:
-        lines[index] = lines[index].rstrip("\n") + rng.choice(pieces) + "\n"
-    return "".join(lines)
-
-
 def kind_fuzz(work: Path, count: int, seed: int) -> tuple[int, int, list[str]]:
-    rng = random.Random(seed)
-    text = EXAMPLE.read_text()
+    """The payloads of tests/test_fuzz_cli.py (same seeds, same count by default)."""
+    shared = TemplateSet()
+    cli.TemplateSet = lambda directory=None: shared  # type: ignore[assignment,misc]
     config = work / "fuzz.yaml"
     tried = broken = 0
     examples: list[str] = []
-    for _ in range(count):
-        mutated = text
-        for _ in range(rng.randrange(1, 4)):
-            mutated = mutate(mutated, rng)
-        config.write_bytes(mutated.encode("utf-8", "surrogatepass"))
+    for text in payloads(SEEDS, count, seed):
+        config.write_bytes(text.encode("utf-8", "surrogatepass"))
         tried += 1
-        code, stdout, stderr = result = run_cli("validate", str(config))
-        why = None if code == 0 and not stdout and "Traceback" not in stderr else clean_failure(result)
+        result = run_cli("validate", str(config))
+        why = broken_promise(result)
         if why:
             broken += 1
             if len(examples) < 4:
-                examples.append(f"{why}: {stderr.strip().splitlines()[-1:]}"[:200])
+                examples.append(f"{why}: {result[2].strip().splitlines()[-1:]}"[:200])
     return tried, broken, examples
 
 
@@ -377,7 +336,7 @@ def kind_interrupted(work: Path, apps: int) -> tuple[int, int, list[str]]:
             time.sleep(0.2)
             go.touch()
             try:
-                stdout, stderr = proc.communicate(timeout=120)
+                _, stderr = proc.communicate(timeout=120)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 _, stderr = proc.communicate()
@@ -411,8 +370,6 @@ def main() -> int:
     parser.add_argument("--apps", type=int, default=300)
     parser.add_argument("--skip", action="append", default=[])
     args = parser.parse_args()
-    import shiplane  # noqa: PLC0415
-
     print(f"shiplane from {Path(shiplane.__file__).parent}")
     kinds: dict[str, Callable[[Path], tuple[int, int, list[str]]]] = {
         "single-line": kind_single_line,

@@ -109,6 +109,14 @@ def run(argv: Sequence[str], stderr: TextIO) -> int:
     raise UsageError(f"unknown command {args.command}")
 
 
+def printable(line: str) -> str:
+    """`line` with every character that is not printable (newlines, ANSI escapes, U+2028, ...) escaped, so that
+    one problem stays one line and a value echoed from a config cannot drive the terminal."""
+    if line.isprintable():
+        return line
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in line)
+
+
 def _interrupt(signum: int, _frame: object) -> None:
     raise Interrupted(signum)
 
@@ -129,11 +137,11 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return run(sys.argv[1:] if argv is None else argv, sys.stderr)
     except UsageError as exc:
-        sys.stderr.write(f"shiplane: {exc}\n")
+        sys.stderr.write(f"shiplane: {printable(str(exc))}\n")
         return 2
     except ShiplaneError as exc:
         for line in exc.problems:
-            sys.stderr.write(f"shiplane: {line}\n")
+            sys.stderr.write(f"shiplane: {printable(line)}\n")
         return 1
     except (Interrupted, KeyboardInterrupt) as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT

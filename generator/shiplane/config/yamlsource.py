@@ -106,14 +106,27 @@ def load_yaml(
             mark = exc.problem_mark
             where = f"{filename}:{mark.line + 1}" if mark is not None else filename
             problem = f"{exc.context} ({exc.problem})" if exc.context and exc.problem else exc.problem or exc.context
-            raise ShiplaneError(f"{where}: not valid YAML: {problem}; fix the syntax") from None
+            raise ShiplaneError(f"{where}: not valid YAML: {_one_line(str(problem))}; fix the syntax") from None
+        except yaml.reader.ReaderError as exc:
+            # Characters YAML does not allow (NUL, most C0/C1 controls): yaml.reader.Reader.check_printable
+            line = text.count("\n", 0, max(0, exc.position)) + 1
+            character = exc.character
+            shown = repr(chr(character)) if isinstance(character, int) and 0 <= character <= 0x10FFFF else "a character"
+            raise ShiplaneError(
+                f"{filename}:{line}: not valid YAML: {shown} is not allowed in a YAML file; remove it"
+            ) from None
         except yaml.YAMLError as exc:
-            raise ShiplaneError(f"{filename}: not valid YAML: {exc}") from None
+            raise ShiplaneError(f"{filename}: not valid YAML: {_one_line(str(exc))}") from None
         if node is None:
             raise ShiplaneError(f"{filename}: the file is empty; start from examples/petclinic/shiplane.yaml")
         _check_expansion(node, text, filename)
         problems: list[str] = []
-        value = _Builder(loader, source, problems, go_semantics, names_only).build(node, ())
+        try:
+            value = _Builder(loader, source, problems, go_semantics, names_only).build(node, ())
+        except yaml.MarkedYAMLError as exc:  # a constructor's: an unknown tag (!!python/...), a bad !!binary
+            mark = exc.problem_mark or exc.context_mark
+            where = f"{filename}:{mark.line + 1}" if mark is not None else filename
+            raise ShiplaneError(f"{where}: not valid here: {_one_line(str(exc.problem))}; remove the tag") from None
         return value, source, list(dict.fromkeys(problems))
     finally:
         loader.dispose()
@@ -126,6 +139,10 @@ A fleet of 5,000 apps is about 200,000; a 3 KB "billion laughs" document would b
 
 MAX_DEPTH = 64
 """The deepest nesting of lists and mappings (a fleet config is about 8 deep)."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _check_expansion(root: yaml.Node, text: str, filename: str) -> None:
