@@ -320,12 +320,20 @@ class OutputDir:
 
 
 def _read_journal(path: Path) -> dict[str, Any]:
+    """The journal at `path`. It is renamed into place whole, so it is never partial; anything else in its place
+    (not ours, or naming a path outside the output directory) is refused, never applied."""
     try:
-        journal: dict[str, Any] = json.loads(path.read_bytes())
-    except ValueError:
-        # It is renamed into place whole, so it cannot be partial; a foreign file is not ours to apply.
+        journal = json.loads(path.read_bytes())
+        moves, remove, manifest = journal["moves"], journal["remove"], journal["manifest"]
+        if not (
+            all(isinstance(name, str) and "/" not in name and is_safe_relative(target) for name, target in moves)
+            and all(is_safe_relative(relative) for relative in remove)
+            and (manifest is None or all(is_safe_relative(relative) for relative in manifest))
+        ):
+            raise ValueError("unsafe path")
+    except (ValueError, TypeError, KeyError):
         raise ShiplaneError(f"{path}: not a shiplane journal; remove it") from None
-    return journal
+    return {"moves": moves, "remove": remove, "manifest": manifest}
 
 
 def _apply(root: Path, journal: dict[str, Any]) -> None:
