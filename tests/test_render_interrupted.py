@@ -30,7 +30,9 @@ APPS = 300
 TIMEOUT = 240  # seconds for one 300-app render on a loaded 2-core machine
 
 DRIVER = r"""
-import os, sys, time
+import os, signal, sys, time
+# A shell starts background jobs with SIGINT ignored, and shiplane keeps an ignored signal ignored: undo that.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 pause_at, marker, go = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 real, calls = os.replace, [0]
 def replace(src, dst, *args, **kwargs):

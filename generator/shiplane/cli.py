@@ -125,7 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {}
     if threading.current_thread() is threading.main_thread():
         # SIGTERM is how Concourse and most supervisors stop a process: treat it like Ctrl-C (nothing half-written).
-        handlers = {number: signal.signal(number, _interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
+        # A signal the parent chose to ignore (`nohup`, a shell's background job) stays ignored.
+        handlers = {
+            number: signal.signal(number, _interrupt)
+            for number in (signal.SIGINT, signal.SIGTERM)
+            if signal.getsignal(number) is not signal.SIG_IGN
+        }
     try:
         return _main(argv)
     finally:
