@@ -6,7 +6,8 @@ is interrupted (SIGTERM, SIGINT, SIGKILL at commit time) and the next render lea
 
 Kinds:
   single-line   every string value and key of the example config with a control character added (trailing `\\n`,
-                `\\r`, `\\t`, ESC, NUL, DEL) → must be refused naming that field; nothing written
+                `\\r`, `\\t`, ESC, NUL, DEL; environment variable values may hold `\\n` and `\\t`) → must be
+                refused naming that field; nothing written
   bounded       alias bomb, merge-key bomb, /dev/zero, a FIFO, deep nesting, a 40 MB file → exit 1, one line,
                 within 20 s and 1.5 GB
   merge         YAML merge keys with overrides (`prod-2: {<<: *prod, wave: 2}`) → accepted, the override wins
@@ -103,7 +104,9 @@ def kind_single_line(work: Path) -> tuple[int, int, list[str]]:
     tried = broken = 0
     examples: list[str] = []
     for path, is_key in string_sites(base):
-        for suffix in ("\n", "\r", "\t", "\x1b[31m", "\x00", "\x7f"):
+        multiline = not is_key and "env" in path[:-1]  # environment variable values may hold \n and \t
+        suffixes = ("\r", "\x1b[31m", "\x00", "\x7f")
+        for suffix in suffixes if multiline else ("\n", "\t", *suffixes):
             tried += 1
             config = work / "single.yaml"
             config.write_text(yaml.safe_dump(with_suffix(base, path, is_key, suffix), sort_keys=False))

@@ -151,7 +151,7 @@ def _workers(jobs: int | None, apps: int) -> int:
 _WORKER_STATE: tuple[Fleet, TemplateSet, OutputDir] | None = None
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     """In a new worker: die quietly with the parent, leave Ctrl-C to the parent, and let Pool.terminate's SIGTERM
     end the worker without a traceback. PR_SET_PDEATHSIG (prctl(2)) is Linux's; elsewhere the worker ends when it
     next reads from the closed pipe (multiprocessing.pool.worker exits on EOFError/OSError)."""
@@ -160,7 +160,7 @@ def _worker_init() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
-    if os.getppid() == 1:  # the parent died before prctl took effect
+    if os.getppid() != parent:  # the parent died before prctl took effect (we were re-parented)
         os._exit(0)
 
 
@@ -185,6 +185,10 @@ def _render_chunk(names: tuple[str, ...]) -> _ChunkResult:
     except ShiplaneError as exc:
         output.abort()
         return _ChunkResult(len(names), names[-1], None, exc.problems, isinstance(exc, UsageError))
+    except (MemoryError, RecursionError) as exc:
+        output.abort()
+        what = "ran out of memory" if isinstance(exc, MemoryError) else "nested too deeply"
+        return _ChunkResult(len(names), names[-1], None, (f"rendering apps {names[0]}..{names[-1]} {what}",))
     except BaseException as exc:  # a bug: report it in the parent, leave no temporary file behind
         output.abort()
         return _ChunkResult(len(names), names[-1], None, (f"internal error: {exc!r}",))
@@ -207,7 +211,9 @@ def _render_in_workers(
     usage_error = False
     done = 0
     try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
+        with multiprocessing.get_context("fork").Pool(
+            workers, initializer=_worker_init, initargs=(os.getpid(),)
+        ) as pool:
             for result in pool.imap(_render_chunk, chunks):
                 done += result.apps
                 progress.update(done, result.last)
