@@ -500,8 +500,7 @@ def test_credentials_in_a_git_uri_are_rejected() -> None:
     ("field", "text"),
     [
         ("tag_regex", 'it\'s "quoted": #not-a-comment'),
-        ("tag_regex", "two\nlines"),
-        ("tag_regex", "ü🚀\u2028\tend"),
+        ("tag_regex", "ü🚀\u2028end"),  # a newline or tab is refused: grep -E reads each line as a pattern
         ("tag_regex", "- [x] {y} & *z | >w"),
         ("uri", 'a"b\'c:#{x}[y]ü'),
         ("branch", "ü'\"#&!@%"),

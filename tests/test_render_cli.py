@@ -6,6 +6,7 @@ output directory; one test runs the installed console script to check the proces
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -18,6 +19,7 @@ import pytest
 import yaml
 from shiplane.cli import main
 from shiplane.config import load
+from shiplane.output import parse_manifest
 from shiplane.render import Progress, render
 from shiplane.templates import TemplateSet
 
@@ -76,7 +78,8 @@ def test_render_writes_every_document_and_nothing_on_stdout(
     assert (code, stdout) == (0, "")
     assert summary(stderr) == (f"{len(ALL_FILES)} written, 0 unchanged, 0 removed in {out}", "2 app(s)")
     assert sorted(snapshot(out)) == sorted([".shiplane-files", *ALL_FILES])
-    assert (out / ".shiplane-files").read_text() == "".join(f"{path}\n" for path in ALL_FILES)
+    listed = parse_manifest((out / ".shiplane-files").read_text())
+    assert listed == {path: hashlib.sha256((out / path).read_bytes()).hexdigest() for path in ALL_FILES}
     assert not list(out.rglob(".shiplane-*.tmp"))
 
 
@@ -108,7 +111,9 @@ def test_a_changed_file_is_replaced_atomically(capsys: pytest.CaptureFixture[str
     target.write_bytes(b"edited by hand\n")
     os.chmod(target, 0o640)
     code, _, stderr = run(capsys, "render", str(config), "--out", str(out))
-    assert code == 0 and stderr.startswith(f"1 written, {len(ALL_FILES) - 1} unchanged")
+    assert code == 0 and stderr.splitlines()[0] == f"{out}/concourse/petclinic.yml: had been edited since the last " \
+                                                   "render; replaced"
+    assert stderr.splitlines()[1].startswith(f"1 written, {len(ALL_FILES) - 1} unchanged")
     assert target.read_bytes() == good
     assert target.stat().st_ino != inode  # a new file renamed over the old one, never rewritten in place
     assert target.stat().st_mode & 0o777 == 0o640  # the file's permissions are kept
@@ -166,9 +171,17 @@ def test_only_renders_one_app_and_prunes_nothing(capsys: pytest.CaptureFixture[s
     run(capsys, "render", str(config), "--out", str(out))
     (out / "concourse" / "owners.yml").write_text("stale\n")
     (out / "concourse" / "petclinic.yml").write_text("stale\n")
-    code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--only", "petclinic")
+    before = snapshot(out)
+    # Hand edits of the app's own files are not replaced by --only unless forced (nothing is written).
+    code, stdout, stderr = run(capsys, "render", str(config), "--out", str(out), "--only", "petclinic")
+    assert (code, stdout) == (1, "") and stderr == (
+        f"shiplane: {out}/concourse/petclinic.yml: edited since shiplane wrote it; move the change into the config "
+        f"or --templates, or run again with --force to replace it\n"
+    )
+    assert snapshot(out) == before and sorted(os.listdir(out)) == [".shiplane-files", "concourse", "spinnaker"]
+    code, _, stderr = run(capsys, "render", str(config), "--out", str(out), "--only", "petclinic", "--force")
     unchanged = len(app_files("petclinic")) - 1 + len(FLEET_FILES)
-    assert code == 0 and stderr.startswith(f"1 written, {unchanged} unchanged, 0 removed")
+    assert code == 0 and stderr.splitlines()[1].startswith(f"1 written, {unchanged} unchanged, 0 removed")
     assert (out / "concourse" / "owners.yml").read_text() == "stale\n"  # not rendered, not pruned
     assert (out / "concourse" / "petclinic.yml").read_text() != "stale\n"
     assert "concourse/owners.yml" in (out / ".shiplane-files").read_text()

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from importlib import metadata
 from typing import NoReturn, TextIO
 
 from shiplane import concourse, config, render, spinnaker
-from shiplane.errors import ShiplaneError, UsageError
+from shiplane.errors import Interrupted, ShiplaneError, UsageError
 from shiplane.templates import TemplateSet
 
 
@@ -55,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     render_cmd.add_argument("--only", metavar="APP", help="render one app (and the fleet-wide files)")
     render_cmd.add_argument("--templates", metavar="DIR", help="directory whose templates shadow the built-in ones")
     render_cmd.add_argument(
+        "--force", action="store_true", help="with --only: replace files edited by hand since the last render"
+    )
+    render_cmd.add_argument(
         "--jobs",
         type=int,
         metavar="N",
@@ -88,10 +93,18 @@ def run(argv: Sequence[str], stderr: TextIO) -> int:
         fleet = config.load(args.config)
         started = time.monotonic()
         changes = render.render(
-            fleet, TemplateSet(args.templates), args.out, check=args.check, only=args.only, jobs=args.jobs
+            fleet,
+            TemplateSet(args.templates),
+            args.out,
+            check=args.check,
+            only=args.only,
+            jobs=args.jobs,
+            force=args.force,
         )
         if args.check:
-            if changes.changed:
+            for line in changes.pending:
+                stderr.write(f"{line}\n")
+            if changes.changed or changes.pending:
                 for path in changes.changed:
                     state = "would be removed" if path in changes.removed else "would change"
                     stderr.write(f"{shown(args.out, path)}: {state}\n")
@@ -99,6 +112,8 @@ def run(argv: Sequence[str], stderr: TextIO) -> int:
                 return 1
             stderr.write(f"{len(changes.unchanged)} file(s) up to date\n")
             return 0
+        for path in changes.edited:
+            stderr.write(f"{shown(args.out, path)}: had been edited since the last render; replaced\n")
         apps = len(render.select_apps(fleet, args.only))
         stderr.write(
             f"{len(changes.written)} written, {len(changes.unchanged)} unchanged, {len(changes.removed)} removed "
@@ -117,16 +132,56 @@ def run(argv: Sequence[str], stderr: TextIO) -> int:
     raise UsageError(f"unknown command {args.command}")
 
 
+def printable(line: str) -> str:
+    """`line` with every character that is not printable (newlines, ANSI escapes, U+2028, ...) escaped, so that
+    one problem stays one line and a value echoed from a config cannot drive the terminal."""
+    if line.isprintable():
+        return line
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in line)
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM is how Concourse and most supervisors stop a process: treat it like Ctrl-C (nothing half-written).
+        # A signal the parent chose to ignore (`nohup`, a shell's background job) stays ignored.
+        handlers = {
+            number: signal.signal(number, _interrupt)
+            for number in (signal.SIGINT, signal.SIGTERM)
+            if signal.getsignal(number) is not signal.SIG_IGN
+        }
+    try:
+        return _main(argv)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         return run(sys.argv[1:] if argv is None else argv, sys.stderr)
     except UsageError as exc:
-        sys.stderr.write(f"shiplane: {exc}\n")
+        sys.stderr.write(f"shiplane: {printable(str(exc))}\n")
         return 2
     except ShiplaneError as exc:
         for line in exc.problems:
-            sys.stderr.write(f"shiplane: {line}\n")
+            sys.stderr.write(f"shiplane: {printable(line)}\n")
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("shiplane: interrupted; nothing was written\n")
-        return 130
+    except (Interrupted, KeyboardInterrupt) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        name = signal.Signals(signum).name
+        if isinstance(exc, Interrupted) and exc.committed:
+            sys.stderr.write(f"shiplane: {name} arrived while the new files were put in place; they are complete\n")
+        else:
+            sys.stderr.write(f"shiplane: interrupted ({name}); nothing was written\n")
+        return 128 + signum
+    except MemoryError:
+        sys.stderr.write("shiplane: out of memory; nothing was written (is the config unusually large?)\n")
+        return 1
+    except RecursionError:
+        sys.stderr.write("shiplane: the config or a template nests too deeply; nothing was written\n")
+        return 1

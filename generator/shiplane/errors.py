@@ -22,3 +22,13 @@ class ShiplaneError(Exception):
 
 class UsageError(ShiplaneError):
     """The command line itself is wrong (exit 2)."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. `committed`: the new output was already in place (the signal came during the
+    commit, which finishes first); otherwise nothing was written. The CLI exits 128 + the signal number."""
+
+    def __init__(self, signum: int, *, committed: bool = False) -> None:
+        self.signum = signum
+        self.committed = committed
+        super().__init__(signum)

@@ -7,8 +7,11 @@ Nothing is renamed into place until every document of the run is valid.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -83,6 +86,7 @@ class Progress:
         if self.enabled:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
+            self.enabled = False
 
 
 def render(
@@ -94,15 +98,17 @@ def render(
     only: str | None = None,
     stderr: TextIO = sys.stderr,
     jobs: int | None = None,
+    force: bool = False,
 ) -> Changes:
     """Render, validate and write (or, with `check`, compare) every document. All or nothing.
 
     With more than one job, the apps are rendered by forked worker processes in chunks; each worker validates and
     stages its documents as temporary files, and this process renames them into place only when every document of
-    every worker is valid.
+    every worker is valid (see shiplane.output for the commit). `force`: with `only`, replace files edited by hand
+    (without it they are a ShiplaneError; a full render replaces them and lists them in `Changes.edited`).
     """
     apps = select_apps(fleet, only)
-    output = OutputDir(out_dir, check=check, prune=only is None)
+    output = OutputDir(out_dir, check=check, prune=only is None, keep_edits=only is not None and not force)
     progress = Progress(len(apps), stderr)
     workers = _workers(jobs, len(apps))
     try:
@@ -113,12 +119,13 @@ def render(
         else:
             _render_in_workers(fleet, templates, apps, output, workers=workers, progress=progress)
         _stage(fleet_documents(fleet, templates), fleet, output)
+        progress.finish()
+        return output.commit()
     except BaseException:
         output.abort()
         raise
     finally:
         progress.finish()
-    return output.commit()
 
 
 def _stage(documents: Iterable[Document], fleet: Fleet, output: OutputDir) -> None:
@@ -141,7 +148,20 @@ def _workers(jobs: int | None, apps: int) -> int:
 
 
 # The state a forked worker renders with: set in the parent just before the fork, inherited by the children.
-_WORKER_STATE: tuple[Fleet, TemplateSet, str, bool] | None = None
+_WORKER_STATE: tuple[Fleet, TemplateSet, OutputDir] | None = None
+
+
+def _worker_init(parent: int) -> None:
+    """In a new worker: die quietly with the parent, leave Ctrl-C to the parent, and let Pool.terminate's SIGTERM
+    end the worker without a traceback. PR_SET_PDEATHSIG (prctl(2)) is Linux's; elsewhere the worker ends when it
+    next reads from the closed pipe (multiprocessing.pool.worker exits on EOFError/OSError)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:  # the parent died before prctl took effect (we were re-parented)
+        os._exit(0)
 
 
 @dataclass(frozen=True)
@@ -156,8 +176,8 @@ class _ChunkResult:
 def _render_chunk(names: tuple[str, ...]) -> _ChunkResult:
     """In a worker: render, validate and stage the documents of some apps. Never raises."""
     assert _WORKER_STATE is not None
-    fleet, templates, out_dir, check = _WORKER_STATE
-    output = OutputDir(out_dir, check=check)
+    fleet, templates, parent = _WORKER_STATE
+    output = parent.worker()
     try:
         for name in names:
             _stage(app_documents(fleet, templates, fleet.app(name)), fleet, output)
@@ -165,6 +185,10 @@ def _render_chunk(names: tuple[str, ...]) -> _ChunkResult:
     except ShiplaneError as exc:
         output.abort()
         return _ChunkResult(len(names), names[-1], None, exc.problems, isinstance(exc, UsageError))
+    except (MemoryError, RecursionError) as exc:
+        output.abort()
+        what = "ran out of memory" if isinstance(exc, MemoryError) else "nested too deeply"
+        return _ChunkResult(len(names), names[-1], None, (f"rendering apps {names[0]}..{names[-1]} {what}",))
     except BaseException as exc:  # a bug: report it in the parent, leave no temporary file behind
         output.abort()
         return _ChunkResult(len(names), names[-1], None, (f"internal error: {exc!r}",))
@@ -182,18 +206,20 @@ def _render_in_workers(
     global _WORKER_STATE  # noqa: PLW0603 - handed to forked children, never read in this process
     size = max(1, min(50, len(apps) // (workers * 8)))
     chunks = [tuple(app.name for app in apps[i : i + size]) for i in range(0, len(apps), size)]
-    _WORKER_STATE = (fleet, templates, str(output.root), output.check)
+    _WORKER_STATE = (fleet, templates, output)
     problems: list[str] = []
     usage_error = False
     done = 0
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(
+            workers, initializer=_worker_init, initargs=(os.getpid(),)
+        ) as pool:
             for result in pool.imap(_render_chunk, chunks):
                 done += result.apps
                 progress.update(done, result.last)
                 if result.staged is not None:
                     output.absorb(result.staged)
-                problems.extend(result.problems)
+                problems.extend(problem for problem in result.problems if problem not in problems)
                 usage_error = usage_error or result.usage_error
     finally:
         _WORKER_STATE = None

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shiplane.config import crossref, layers
-from shiplane.config.schema import validate_and_fill
+from shiplane.config.schema import problems_by_path
 from shiplane.config.yamlsource import load_yaml
 from shiplane.errors import ShiplaneError
 from shiplane.files import read_text
@@ -56,15 +56,18 @@ def load(path: str) -> Fleet:
 
 def load_text(text: str, filename: str) -> Fleet:
     """Validate config `text` (named `filename` in messages) and build the fleet model."""
-    config, source, problems = load_yaml(text, filename)
+    config, source, problems = load_yaml(text, filename, names_only=True)
     if not isinstance(config, dict):
         raise ShiplaneError(f"{filename}: the config must be a mapping with version, harbor, concourse, ... keys")
-    problems += validate_and_fill(config, source)
+    schema_problems = problems_by_path(config, source)
+    # Every problem at once: the cross-references are checked even when the schema found problems, without
+    # repeating a problem the schema already reported at the same place.
+    reported = {path for path, _ in schema_problems}
+    cross = [message for path, message in crossref.check(config, source, schema_valid=not schema_problems)
+             if path not in reported]
+    problems += [message for _, message in schema_problems] + cross
     if problems:
-        raise ShiplaneError(problems)
-    problems = crossref.check(config, source)
-    if problems:
-        raise ShiplaneError(problems)
+        raise ShiplaneError(dict.fromkeys(problems))
     return _fleet(config, filename)
 
 

@@ -22,24 +22,29 @@ _PERL_ONLY = (
 )
 
 
-def check(config: dict[str, Any], source: SourceMap) -> list[str]:
-    """All cross-reference problems of a schema-valid config, in file order."""
-    found = [
-        *_hostile_strings(config),
-        *_clusters(config),
-        *_apps(config),
-        *_git_access(config),
-        *_spinnaker_names(config),
-        *_teams(config),
-        *_builds(config),
-        *_cluster_overrides(config),
-        *_kubernetes_objects(config),
-    ]
-    ordered = sorted(found, key=lambda item: source.line(item[0]) or 0)
-    return [f"{source.where(path)}: {text}" for path, text in ordered]
-
-
 Problem = tuple[tuple[str | int, ...], str]
+
+
+def check(config: dict[str, Any], source: SourceMap, *, schema_valid: bool = True) -> list[Problem]:
+    """All cross-reference problems of a config, in file order, as (path, message).
+
+    On a config the schema refused (`schema_valid=False`), a rule that trips over a malformed part stops there
+    and keeps what it found so far: the schema's messages cover that part, and the user still sees every other
+    problem in the same run.
+    """
+    found: list[Problem] = []
+    for rule in (
+        _hostile_strings, _clusters, _apps, _git_access, _spinnaker_names, _file_names,
+        _teams, _builds, _cluster_overrides, _kubernetes_objects,
+    ):
+        try:
+            for problem in rule(config):
+                found.append(problem)
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError):
+            if schema_valid:
+                raise
+    ordered = sorted(found, key=lambda item: source.line(item[0]) or 0)
+    return [(path, f"{source.where(path)}: {text}") for path, text in ordered]
 
 
 def _names(mapping: dict[str, Any]) -> str:
@@ -47,7 +52,7 @@ def _names(mapping: dict[str, Any]) -> str:
 
 
 def _hostile_strings(config: dict[str, Any]) -> Iterator[Problem]:
-    for path, text in walk_strings(config):
+    for path, text, _ in walk_strings(config):
         if "((" in text:
             yield path, (
                 "contains '((' which Concourse would read as a ((var)) reference; remove it (secrets are named "
@@ -58,8 +63,6 @@ def _hostile_strings(config: dict[str, Any]) -> Iterator[Problem]:
                 "contains '${' which Spinnaker would evaluate as a SpEL expression; remove it (shiplane inserts "
                 "the expressions it needs itself)"
             )
-        if any(ord(ch) < 32 and ch not in "\n\t" for ch in text) or "\x7f" in text:
-            yield path, "contains a control character; remove it"
 
 
 def _clusters(config: dict[str, Any]) -> Iterator[Problem]:
@@ -381,3 +384,13 @@ def _highest_replicas(config: dict[str, Any], app: dict[str, Any]) -> int | None
     counts += [o["replicas"] for o in app["label_overrides"] if "replicas" in o]
     counts += [o["replicas"] for o in app["cluster_overrides"].values() if "replicas" in o]
     return max(counts) if counts else None
+
+
+def _file_names(config: dict[str, Any]) -> Iterator[Problem]:
+    """An app's pipeline is concourse/APP.yml; the fleet's own is concourse/set-pipelines.yml (the same name as
+    shiplane.concourse.render.META_PIPELINE_PATH), so no app may be called set-pipelines."""
+    if "set-pipelines" in config["apps"]:
+        yield ("apps", "set-pipelines"), (
+            "an app of this name would be written to concourse/set-pipelines.yml, the pipeline that sets every "
+            "app's pipeline; rename the app"
+        )
