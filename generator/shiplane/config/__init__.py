@@ -30,6 +30,7 @@ from shiplane.model import (
     MetaPipeline,
     Mysql,
     Pairs,
+    Reconcile,
     Releases,
     Resources,
     ScanPolicy,
@@ -111,6 +112,7 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
         meta_pipeline=MetaPipeline(
             instance_group=raw_concourse["meta_pipeline"]["instance_group"],
             max_in_flight=raw_concourse["meta_pipeline"]["max_in_flight"],
+            reconcile=_reconcile(raw_concourse["meta_pipeline"]["reconcile"]),
         ),
         maven_image=_image(images["maven"]),
         oci_build_image=_image(images["oci_build"]),
@@ -251,4 +253,15 @@ def _app(
         ),
         deployments=tuple(deployments),
         owner_email=raw.get("owner_email", owner_email),
+    )
+
+
+def _reconcile(raw: dict[str, Any]) -> Reconcile:
+    return Reconcile(
+        enabled=raw["enabled"],
+        apply=raw["apply"],
+        targets=tuple(raw["targets"]),
+        spin_config_var=raw["spin_config_var"],
+        harbor_username_var=raw["harbor_username_var"],
+        harbor_password_var=raw["harbor_password_var"],
     )
