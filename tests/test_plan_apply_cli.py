@@ -203,3 +203,15 @@ def test_the_plan_jobs_shell_only_fails_on_exit_1() -> None:
     for code, expected in (("0", 0), ("2", 0), ("1", 1)):
         result = subprocess.run(["sh", "-c", script, "x"], env={"CODE": code}, check=False)
         assert result.returncode == expected, code
+
+
+def test_every_plan_and_apply_option_is_documented() -> None:
+    from shiplane.cli import _parser
+
+    text = (EXAMPLE.parent.parent.parent / "docs" / "plan-apply.md").read_text(encoding="utf-8")
+    choices = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for command in ("plan", "apply"):
+        for action in choices[command]._actions:
+            for option in action.option_strings:
+                if option.startswith("--") and option != "--help":
+                    assert f"`{option}" in text, f"{command} {option} is not in docs/plan-apply.md"

@@ -84,8 +84,8 @@ def _reconcile_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         sub.add_argument("--harbor-credentials", metavar="FILE",
                          help="YAML with username and password (default: HARBOR_USERNAME, HARBOR_PASSWORD)")
         sub.add_argument("--harbor-ca", metavar="FILE", help="PEM CA certificates that sign Harbor's certificate")
-        sub.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
-                         help="give up after this long (default 600)")
+        sub.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+                         help="give up after this long (default 3600)")
         sub.add_argument("--debug", action="store_true", help="log every request on stderr (secrets redacted)")
     apply_cmd.add_argument("--secrets-dir", metavar="DIR",
                            help="where new robot accounts' secrets are written (mode 0600)")

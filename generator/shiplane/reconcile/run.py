@@ -48,7 +48,7 @@ class Options:
     harbor_credentials: str | None = None
     harbor_ca: str | None = None
     secrets_dir: str | None = None
-    timeout: float = 600.0
+    timeout: float = 3600.0
     as_json: bool = False
     debug: bool = False
 
@@ -60,6 +60,8 @@ class Session:
     log: Log
     gate: Gate | None = None
     harbor: HarborAdmin | None = None
+    task_options: dict[str, Any] | None = None
+    """How Orca tasks are waited for (tests and benchmarks pass their `sleep`)."""
 
     def requests(self) -> dict[str, int]:
         counts = {}
@@ -104,7 +106,7 @@ def harbor_credentials(path: str | None, env: Mapping[str, str]) -> tuple[str, s
 
 def connect(options: Options, fleet: Fleet, env: Mapping[str, str], log: Log, **client_options: Any) -> Session:
     deadline = time.monotonic() + options.timeout
-    session = Session(log)
+    session = Session(log, task_options={"sleep": client_options["sleep"]} if "sleep" in client_options else {})
     if "spinnaker" in options.targets:
         settings = spinconfig.load(options.spin_config, options.gate_url, env)
         ca = _read_pem(options.gate_ca, "--gate-ca") if options.gate_ca else None
@@ -159,7 +161,7 @@ def apply_plan(plan: Plan, session: Session, secrets_dir: Path | None, out: Text
                 outcome = harbor_side.apply(session.harbor, change, secrets_dir)
             else:
                 assert session.gate is not None
-                outcome = spinnaker_side.apply(session.gate, change)
+                outcome = spinnaker_side.apply(session.gate, change, **(session.task_options or {}))
         except (GateError, HarborAdminError, ShiplaneError) as problem:
             left = ordered[index + 1:]
             lines = [f"apply stopped at {change.title()}: {session.log.redact(str(problem))}",

@@ -180,11 +180,12 @@ def plan(gate: Gate, desired: Desired, *, prune: bool, adopt: bool) -> tuple[lis
     return changes, skipped
 
 
-def apply(gate: Gate, change: Change) -> str:
-    """Carry out one Spinnaker change; a short past-tense line of what was done."""
+def apply(gate: Gate, change: Change, **task_options: Any) -> str:
+    """Carry out one Spinnaker change; a short past-tense line of what was done. `task_options` go to the Orca
+    task wait (spinnaker_gate.orca_tasks.wait_for_task)."""
     payload = change.payload
     if change.kind == "application":
-        save_application(gate, payload)
+        save_application(gate, payload, **task_options)
         return f"{change.action}d"
     if change.action == "delete":
         delete_pipeline(gate, str(payload["application"]), str(payload["name"]))
