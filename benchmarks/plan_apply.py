@@ -7,7 +7,8 @@ points as the CLI:
 1. plan on empty systems, 2. apply (creates everything), 3. plan again (no-op), 4. apply again (no-op),
 5. a config change touching K apps (their dev replicas), plan + apply, 6. K apps removed, apply --prune.
 
-Prints one row per step: seconds, requests to Gate and to Harbor, changes. The claim it checks: a no-op plan or
+Prints one row per step: wall and CPU seconds (CPU of this process, which also runs both doubles), requests to
+Gate and to Harbor, changes. The claim it checks: a no-op plan or
 apply costs a constant number of requests (2 to Gate, 4 to Harbor), and a change costs requests in proportion to the
 objects it changes, not to the fleet.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import tempfile
 import time
@@ -41,14 +43,15 @@ def step(name: str, runner: Runner, gate: GateDouble, harbor: HarborDouble, comm
     stdout, stderr = io.StringIO(), io.StringIO()
     values: dict[str, Any] = {"config": str(runner.config), "spin_config": str(runner.spin),
                               "secrets_dir": str(runner.secrets), **options}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     function = run.plan_command if command == "plan" else run.apply_command
     code = function(run.Options(**values), stdout, stderr, runner.env, sleep=lambda _s: None)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     output = stdout.getvalue()
     changes = sum(1 for line in output.splitlines() if line[:2] in ("+ ", "~ ", "- "))
-    return {"step": name, "exit": code, "seconds": elapsed, "gate": len(gate.log), "harbor": len(harbor.requests),
-            "changes": changes}
+    return {"step": name, "exit": code, "seconds": elapsed, "cpu": cpu, "gate": len(gate.log),
+            "harbor": len(harbor.requests), "changes": changes}
 
 
 def main() -> None:
@@ -84,10 +87,11 @@ def main() -> None:
     finally:
         harbor.stop()
     print(f"shiplane plan/apply, {args.apps} apps ({args.apps * 4} pipelines), Gate and Harbor doubles on 127.0.0.1")
-    print(f"{'step':40} {'exit':>4} {'seconds':>8} {'Gate req':>9} {'Harbor req':>10} {'changes':>8}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall time grows with it)")
+    print(f"{'step':40} {'exit':>4} {'wall s':>8} {'CPU s':>7} {'Gate req':>9} {'Harbor req':>10} {'changes':>8}")
     for row in rows:
-        print(f"{row['step']:40} {row['exit']:>4} {row['seconds']:>8.2f} {row['gate']:>9} {row['harbor']:>10} "
-              f"{row['changes']:>8}")
+        print(f"{row['step']:40} {row['exit']:>4} {row['seconds']:>8.2f} {row['cpu']:>7.2f} {row['gate']:>9} "
+              f"{row['harbor']:>10} {row['changes']:>8}")
 
 
 if __name__ == "__main__":

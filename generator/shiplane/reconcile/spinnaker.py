@@ -132,15 +132,16 @@ def plan(gate: Gate, desired: Desired, *, prune: bool, adopt: bool) -> tuple[lis
         if paths:
             changes.append(Change("spinnaker", "application", "update", name, tuple(paths), payload=want))
 
+    wanted_by_app: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for (pipeline_app, name), want in sorted(desired.pipelines.items()):
+        wanted_by_app.setdefault(pipeline_app, []).append((name, want))
     for app in sorted(desired.apps):
         stored = by_app.get(app, [])
         if app in existing_apps and not stored:
             stored = list_pipeline_configs(gate, app)
             by_app[app] = stored
         by_name = {str(p.get("name", "")).strip().lower(): p for p in stored}
-        for (pipeline_app, name), want in sorted(desired.pipelines.items()):
-            if pipeline_app != app:
-                continue
+        for name, want in wanted_by_app.get(app, []):
             label = f"{want['application']}/{want['name']}"
             have = by_name.get(name)
             if have is None:
