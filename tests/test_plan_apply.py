@@ -268,3 +268,70 @@ def test_config_changes_show_as_updates_with_paths(runner: Runner) -> None:
     assert "~ stages[0].manifests[0].spec.replicas: 1 -> 2" in plan.stdout
     assert runner("apply").code == 0
     assert runner("plan").code == 0
+
+
+def test_a_pipeline_create_whose_answer_was_lost_is_saved_again_by_id(runner: Runner,
+                                                                      gate_server: GateDouble) -> None:
+    # Gate finishes the save, then a proxy answers 504; the transport retries and meets the duplicate-name check
+    gate_server.fault("POST", "/pipelines", 504, after=True, times=1)
+    result = runner("apply", targets=("spinnaker",))
+    assert result.code == 0, result.error
+    assert "created (its first answer was lost; saved again by id)" in result.stdout
+    assert len(gate_server.state.pipelines) == 8
+    assert runner("plan", targets=("spinnaker",)).code == 0
+
+
+def test_harbor_objects_created_between_plan_and_apply_are_taken_as_created(
+        runner: Runner, harbor_api: HarborDouble) -> None:
+    import io
+    import time
+
+    from harbor_admin import HarborAdmin
+    from harbor_image.log import Log
+    from shiplane import config
+    from shiplane.reconcile import harbor as harbor_side
+
+    fleet = config.load(str(runner.config))
+    client = HarborAdmin(harbor_api.url, "admin", "Harbor12345", Log(io.StringIO()), time.monotonic() + 30)
+    changes = harbor_side.plan(client, harbor_side.desired_projects(fleet))
+    harbor_api.create_project("petclinic", auto_scan=False)  # someone else was faster
+    project_change = next(c for c in changes if c.kind == "project")
+    assert harbor_side.apply(client, project_change, None) == "created"
+    assert harbor_api.state.project("petclinic").metadata["auto_scan"] == "true"  # the config's settings
+    rule_change = next(c for c in changes if c.kind == "immutable-rule")
+    harbor_api.add_immutable_rule("petclinic", "*.*.*")
+    assert harbor_side.apply(client, rule_change, None) == "created"
+    assert len(harbor_api.state.project("petclinic").immutable_rules) == 1
+    robot_change = next(c for c in changes if c.kind == "robot")
+    harbor_api.add_robot("petclinic", "ci")
+    from shiplane.errors import ShiplaneError
+
+    with pytest.raises(ShiplaneError, match="its secret was never shown; refresh the robot's secret"):
+        harbor_side.apply(client, robot_change, runner.secrets)
+
+
+def test_harbor_drift_is_planned_and_restored_keeping_robot_secrets(runner: Runner,
+                                                                    harbor_api: HarborDouble) -> None:
+    data = yaml.safe_load(runner.config.read_text())
+    data["harbor"]["scan"]["ignore_unfixed"] = False
+    runner.config.write_text(yaml.safe_dump(data))
+    assert runner("apply", targets=("harbor",)).code == 0
+    project = harbor_api.state.project("petclinic")
+    assert project.metadata["prevent_vul"] == "true"
+    project.metadata["public"] = "true"
+    project.immutable_rules[0].disabled = True
+    robot = harbor_api.state.accounts.robots["robot$petclinic+ci"]
+    secret = robot.secret
+    robot.access = robot.access | {("repository", "delete")}
+    plan = runner("plan", targets=("harbor",), debug=True)
+    assert titles(plan.stdout) == ["~ harbor project-metadata petclinic",
+                                   "~ harbor immutable-rule petclinic *.*.*",
+                                   "~ harbor robot robot$petclinic+ci  (the secret is kept)"]
+    assert '~ metadata.public: "true" -> "false"' in plan.stdout
+    assert '- access[' in plan.stdout or '~ access[' in plan.stdout
+    assert "GET /api/v2.0/projects/petclinic -> 200" in plan.stderr  # --debug: one line per request
+    assert "Harbor12345" not in plan.stderr + plan.stdout
+    assert runner("apply", targets=("harbor",)).code == 0
+    assert runner("plan", targets=("harbor",)).code == 0
+    assert harbor_api.state.accounts.robots["robot$petclinic+ci"].secret == secret
+    assert ("repository", "delete") not in harbor_api.state.accounts.robots["robot$petclinic+ci"].access

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harbor_admin import HarborAdmin
+from harbor_admin import HarborAdmin, HarborAdminError
 
 from shiplane.errors import ShiplaneError
 from shiplane.model import Fleet
@@ -223,7 +223,13 @@ def apply(admin: HarborAdmin, change: Change, secrets_dir: Path | None) -> str:
     """Carry out one Harbor change; a short line of what was done (never a secret)."""
     payload = change.payload
     if change.kind == "project":
-        admin.create_project(change.name, payload["metadata"])
+        try:
+            admin.create_project(change.name, payload["metadata"])
+        except HarborAdminError as problem:
+            # a retried create whose first answer was lost: Harbor says 409, the project is there
+            if problem.status != 409 or admin.get_project(change.name) is None:
+                raise
+            admin.update_project(change.name, metadata=payload["metadata"])
         return "created"
     if change.kind == "project-metadata":
         admin.update_project(change.name, metadata=payload["metadata"])
@@ -233,7 +239,11 @@ def apply(admin: HarborAdmin, change: Change, secrets_dir: Path | None) -> str:
         return "updated"
     if change.kind == "immutable-rule":
         if change.action == "create":
-            admin.create_immutable_rule(payload["project"], payload["rule"])
+            try:
+                admin.create_immutable_rule(payload["project"], payload["rule"])
+            except HarborAdminError as problem:
+                if problem.status != 409:  # 409: "immutable rule already exists" (a retried create)
+                    raise
             return "created"
         admin.update_immutable_rule(payload["project"], int(payload["id"]), payload["rule"])
         return "updated"
@@ -242,7 +252,15 @@ def apply(admin: HarborAdmin, change: Change, secrets_dir: Path | None) -> str:
         return "updated (secret kept)"
     if secrets_dir is None:
         raise ShiplaneError(f"{change.name}: creating a robot needs --secrets-dir (Harbor shows its secret once)")
-    created = admin.create_robot(payload["robot"])
+    try:
+        created = admin.create_robot(payload["robot"])
+    except HarborAdminError as problem:
+        if problem.status == 409:
+            raise ShiplaneError(
+                f"{change.name}: Harbor says it already exists, but it did not when planned (a retried create "
+                f"whose first answer was lost?): its secret was never shown; refresh the robot's secret in Harbor, "
+                f"or delete it and apply again") from None
+        raise
     path = secret_file(secrets_dir, created.name)
     try:
         write_secret(path, created.name, created.secret)

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from spinnaker_gate import Gate
+from spinnaker_gate import Gate, GateError
 from spinnaker_gate.applications import get_application, list_applications, save_application
 from spinnaker_gate.pipeline_configs import (
     SERVER_DEFAULTS,
@@ -191,5 +191,22 @@ def apply(gate: Gate, change: Change, **task_options: Any) -> str:
     if change.action == "delete":
         delete_pipeline(gate, str(payload["application"]), str(payload["name"]))
         return "deleted"
-    save_pipeline(gate, payload["pipeline"], payload.get("id") if change.action == "update" else None)
-    return f"{change.action}d"
+    pipeline = payload["pipeline"]
+    if change.action == "update":
+        save_pipeline(gate, pipeline, payload.get("id"))
+        return "updated"
+    try:
+        save_pipeline(gate, pipeline, None)
+    except GateError as problem:
+        # A create whose answer was lost (a proxy's 504 after Gate's task finished) is retried by the transport and
+        # then meets Front50's duplicate-name check: if the pipeline now there is ours, save over it by id.
+        if problem.status != 400 or "already exists" not in str(problem):
+            raise
+        name = str(pipeline["name"]).strip().lower()
+        found = next((p for p in list_pipeline_configs(gate, str(pipeline["application"]))
+                      if str(p.get("name", "")).strip().lower() == name), None)
+        if found is None or owner_of(found) != owner_of(pipeline):
+            raise
+        save_pipeline(gate, pipeline, str(found["id"]))
+        return "created (its first answer was lost; saved again by id)"
+    return "created"

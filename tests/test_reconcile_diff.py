@@ -1,0 +1,33 @@
+"""The JSON-path diff plan shows: paths, operations, short values."""
+
+from __future__ import annotations
+
+from shiplane.reconcile.diff import json_paths, short
+
+
+def texts(before: object, after: object) -> list[str]:
+    return [change.text() for change in json_paths(before, after)]
+
+
+def test_nested_paths_and_operations() -> None:
+    before = {"stages": [{"account": "a", "x": 1}], "old": True, "same": {"k": [1, 2]}}
+    after = {"stages": [{"account": "b", "x": 1}, {"y": 2}], "new": "v", "same": {"k": [1, 2]}}
+    assert texts(before, after) == [
+        '~ stages[0].account: "a" -> "b"',
+        "+ stages[1] = {…1 keys}",
+        '+ new = "v"',
+        "- old (was true)",
+    ]
+
+
+def test_keys_that_are_not_identifiers_are_quoted_and_types_count() -> None:
+    assert texts({"a.b": 1}, {"a.b": 1.0}) == ['~ ["a.b"]: 1 -> 1.0']
+    assert texts({"flag": 1}, {"flag": True}) == ["~ flag: 1 -> true"]
+    assert texts([1, 2, 3], [1]) == ["- [1] (was 2)", "- [2] (was 3)"]
+    assert texts("x", "x") == []
+    assert texts({"k": "same"}, {"k": "same"}) == []
+
+
+def test_long_values_are_cut() -> None:
+    assert short("x" * 100) == '"' + "x" * 58 + "…"
+    assert short([1, 2]) == "[…2 items]"
