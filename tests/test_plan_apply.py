@@ -183,7 +183,10 @@ def test_another_fleets_pipelines_are_never_pruned(runner: Runner, gate_server: 
 def test_robot_secrets_are_only_in_0600_files_never_in_any_output(
         runner: Runner, harbor_api: HarborDouble) -> None:
     plan_json = runner("plan", as_json=True)
-    applied = runner("apply")
+    applied = runner("apply", targets=("harbor",))
+    applied_json = runner("apply", as_json=True)
+    assert applied_json.json()["summary"] == {"create": 10, "update": 0, "delete": 0}
+    assert "+ spinnaker pipeline petclinic/deploy-dev: created" in applied_json.stderr  # progress off stdout
     applied_json_before = runner("plan", as_json=True)
     files = secret_files(runner.secrets)
     assert sorted(files) == ["petclinic+ci.json", "petclinic+spinnaker.json"]
@@ -192,7 +195,7 @@ def test_robot_secrets_are_only_in_0600_files_never_in_any_output(
         assert mode == 0o600, oct(mode)
         assert harbor_api.state.accounts.robots[content["name"]].secret == content["secret"]
     assert stat.S_IMODE(os.stat(runner.secrets).st_mode) == 0o700
-    outputs = [plan_json, applied, applied_json_before]
+    outputs = [plan_json, applied, applied_json, applied_json_before]
     secrets = [content["secret"] for content in files.values()] + [GATE_PASSWORD, "Harbor12345"]
     for result in outputs:
         for secret in secrets:
