@@ -62,8 +62,9 @@ class Runner:
         "HARBOR_USERNAME": ADMIN_USERNAME, "HARBOR_PASSWORD": ADMIN_PASSWORD, "GATE_PASSWORD": GATE_PASSWORD})
 
     def __call__(self, command: str, **options: Any) -> Result:
-        """Run plan or apply in this process; a ShiplaneError becomes code 1 with its lines in `error`."""
-        from shiplane.errors import ShiplaneError
+        """Run plan or apply in this process; a ShiplaneError becomes code 1 (a UsageError 2) with its lines in
+        `error`."""
+        from shiplane.errors import ShiplaneError, UsageError
 
         values: dict[str, Any] = {"config": str(self.config), "spin_config": str(self.spin),
                                   "secrets_dir": str(self.secrets)}
@@ -74,8 +75,8 @@ class Runner:
         try:
             code: int | None = command_function(opts, stdout, stderr, self.env, sleep=lambda _s: None)
             error = ""
-        except ShiplaneError as problem:
-            code, error = 1, "\n".join(problem.problems)
+        except ShiplaneError as problem:  # the CLI's mapping: usage errors 2, others 1
+            code, error = 2 if isinstance(problem, UsageError) else 1, "\n".join(problem.problems)
         return Result(code, stdout.getvalue(), stderr.getvalue(), error)
 
 

@@ -338,3 +338,11 @@ def test_harbor_drift_is_planned_and_restored_keeping_robot_secrets(runner: Runn
     assert runner("plan", targets=("harbor",)).code == 0
     assert harbor_api.state.accounts.robots["robot$petclinic+ci"].secret == secret
     assert ("repository", "delete") not in harbor_api.state.accounts.robots["robot$petclinic+ci"].access
+
+
+def test_an_unknown_app_is_a_usage_error_before_any_request(runner: Runner, gate_server: GateDouble,
+                                                           harbor_api: HarborDouble) -> None:
+    harbor_api.reset_requests()
+    result = runner("plan", only="nosuch")
+    assert result.code == 2 and result.error.startswith("--only nosuch: no such app") and result.stdout == ""
+    assert gate_server.log == [] and harbor_api.requests == []

@@ -124,18 +124,20 @@ def connect(options: Options, fleet: Fleet, env: Mapping[str, str], log: Log, **
 def make_plan(options: Options, fleet: Fleet, session: Session) -> Plan:
     """Read Spinnaker and Harbor and compare them with the config's documents."""
     result = Plan()
+    desired: spinnaker_side.Desired | None = None
+    if session.gate is not None:  # render and validate first: a config or template problem needs no network
+        templates = TemplateSet(options.templates)
+        apps = render.select_apps(fleet, options.only)
+        documents = []
+        for app in apps:
+            for document in spinnaker.render_app(fleet, app, templates):
+                render.validate(document, fleet)
+                documents.append(document)
+        desired = spinnaker_side.desired_state(fleet, documents, (app.name for app in apps), options.only)
     try:
         if session.harbor is not None:
             result.changes += harbor_side.plan(session.harbor, harbor_side.desired_projects(fleet))
-        if session.gate is not None:
-            templates = TemplateSet(options.templates)
-            apps = render.select_apps(fleet, options.only)
-            documents = []
-            for app in apps:
-                for document in spinnaker.render_app(fleet, app, templates):
-                    render.validate(document, fleet)
-                    documents.append(document)
-            desired = spinnaker_side.desired_state(fleet, documents, (app.name for app in apps), options.only)
+        if session.gate is not None and desired is not None:
             changes, skipped = spinnaker_side.plan(session.gate, desired, prune=options.prune, adopt=options.adopt)
             result.changes += changes
             result.skipped += skipped
