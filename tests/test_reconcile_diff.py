@@ -31,3 +31,12 @@ def test_keys_that_are_not_identifiers_are_quoted_and_types_count() -> None:
 def test_long_values_are_cut() -> None:
     assert short("x" * 100) == '"' + "x" * 58 + "…"
     assert short([1, 2]) == "[…2 items]"
+
+
+def test_same_is_json_equality_not_python_equality() -> None:
+    from shiplane.reconcile.spinnaker import same
+
+    assert same({"a": [1, {"b": "c"}], "d": None}, {"d": None, "a": [1, {"b": "c"}]})
+    assert not same({"a": 1}, {"a": True})
+    assert not same({"a": 1}, {"a": 1.0})
+    assert not same({"a": 2**70}, {"a": 2**70})  # beyond orjson: the path diff decides

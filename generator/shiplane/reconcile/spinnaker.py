@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from spinnaker_gate import Gate, GateError
 from spinnaker_gate.applications import get_application, list_applications, save_application
 from spinnaker_gate.pipeline_configs import (
@@ -75,6 +76,14 @@ def comparable(stored: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any
         if key not in desired and result.get(key) == default:
             result.pop(key)
     return result
+
+
+def same(left: Any, right: Any) -> bool:
+    """Equal as JSON documents (true is not 1, 1 is not 1.0): canonical orjson bytes, fast for big pipelines."""
+    try:
+        return bool(orjson.dumps(left, option=orjson.OPT_SORT_KEYS) == orjson.dumps(right, option=orjson.OPT_SORT_KEYS))
+    except TypeError:  # orjson.JSONEncodeError: something JSON cannot hold; let the path diff decide
+        return False
 
 
 @dataclass
@@ -154,7 +163,8 @@ def plan(gate: Gate, desired: Desired, *, prune: bool, adopt: bool) -> tuple[lis
                                "to let shiplane manage it")
                 skipped.append(Skipped("spinnaker", "pipeline", label, reason))
                 continue
-            paths = json_paths(comparable(have, want), want)
+            current = comparable(have, want)
+            paths = [] if same(current, want) else json_paths(current, want)
             if paths:
                 note = "adopted: not yet managed by shiplane" if owner is None else (
                     f"drift: last saved by {have.get('lastModifiedBy')}" if have.get("lastModifiedBy") else "")
