@@ -1,7 +1,9 @@
 """Orca tasks through Gate: submit a task (``POST /tasks``) and wait for it, as ``spin`` does.
 
 Follows spin/cmd/orca-tasks/task_watcher.go (``WaitForSuccessfulTask``): poll ``GET /tasks/{id}`` with a growing
-sleep (attempts², at most 20 s) until the status is one of SUCCEEDED, STOPPED, SKIPPED, TERMINAL or FAILED_CONTINUE;
+sleep (spin: attempts² seconds, at most 20 s; here ``first_sleep`` * attempts², default 0.2 s, so that a quick
+upsert is not held for a whole second) until the status is one of SUCCEEDED, STOPPED, SKIPPED, TERMINAL or
+FAILED_CONTINUE;
 only SUCCEEDED, STOPPED and SKIPPED count as success. Gate's TaskController (gate-web controllers/TaskController)
 answers ``POST /tasks`` with ``{"ref": "/tasks/<id>"}``. Every wait is bounded by the Gate client's deadline.
 """
