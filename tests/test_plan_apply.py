@@ -346,3 +346,14 @@ def test_an_unknown_app_is_a_usage_error_before_any_request(runner: Runner, gate
     result = runner("plan", only="nosuch")
     assert result.code == 2 and result.error.startswith("--only nosuch: no such app") and result.stdout == ""
     assert gate_server.log == [] and harbor_api.requests == []
+
+
+def test_harbor_metadata_is_compared_as_harbor_reads_it(runner: Runner, harbor_api: HarborDouble) -> None:
+    assert runner("apply", targets=("harbor",)).code == 0
+    harbor_api.set_metadata("petclinic", severity="High", public="False", auto_scan="TRUE")
+    assert runner("plan", targets=("harbor",)).code == 0
+    harbor_api.set_metadata("petclinic", severity="critical")
+    plan = runner("plan", targets=("harbor",), as_json=True).json()
+    assert plan["changes"][0]["paths"] == [{"path": "metadata.severity", "op": "~", "before": '"critical"',
+                                            "after": '"high"'}]
+    assert plan["requests"] == {"harbor": 3}

@@ -87,6 +87,7 @@ class Plan:
             "changes": [change.as_json() for change in self.sorted()],
             "skipped": [skip.as_json() for skip in self.skipped],
             "summary": self.counts(),
+            "requests": dict(self.requests),
         }
 
     def human(self, max_paths: int = 25) -> str:

@@ -123,6 +123,17 @@ def desired_projects(fleet: Fleet) -> list[ProjectSpec]:
     return [ProjectSpec(fleet.harbor.project, metadata, tuple(sorted(scan.allowlist)), robots)]
 
 
+def normalised(key: str, value: Any) -> Any:
+    """A stored metadata value as Harbor reads it: booleans and severities case-insensitively (the metadata API
+    lowercases them, handler/project_metadata.go validate; ParseSeverityVersion3 reads negligible as none)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    if key == "severity":
+        return SEVERITY.get(text, text)
+    return text if text in ("true", "false") else value
+
+
 def _selectors(rule: dict[str, Any]) -> tuple[str, str, str, str]:
     tags = (rule.get("tag_selectors") or [{}])[0]
     repos = ((rule.get("scope_selectors") or {}).get("repository") or [{}])[0]
@@ -158,7 +169,7 @@ def plan(admin: HarborAdmin, specs: list[ProjectSpec]) -> list[Change]:
                         for robot in spec.robots]
             continue
         metadata = project.get("metadata") or {}
-        have_metadata = {key: metadata.get(key) for key in spec.metadata if key in metadata}
+        have_metadata = {key: normalised(key, metadata[key]) for key in spec.metadata if key in metadata}
         paths = json_paths({"metadata": have_metadata}, {"metadata": spec.metadata})
         if paths:
             changes.append(Change("harbor", "project-metadata", "update", spec.name, tuple(paths),
