@@ -357,3 +357,20 @@ def test_harbor_metadata_is_compared_as_harbor_reads_it(runner: Runner, harbor_a
     assert plan["changes"][0]["paths"] == [{"path": "metadata.severity", "op": "~", "before": '"critical"',
                                             "after": '"high"'}]
     assert plan["requests"] == {"harbor": 3}
+
+
+def test_the_pull_robot_is_managed_only_when_clouddriver_reads_with_a_robot_of_the_project(
+        runner: Runner, tmp_path: Path) -> None:
+    from shiplane import config
+    from shiplane.reconcile import harbor as harbor_side
+
+    data = yaml.safe_load(runner.config.read_text())
+    data["spinnaker"]["registry_username"] = "robot$petclinic+clouddriver"
+    runner.config.write_text(yaml.safe_dump(data))
+    specs = harbor_side.desired_projects(config.load(str(runner.config)))
+    assert [robot.full_name("petclinic") for robot in specs[0].robots] == ["robot$petclinic+ci",
+                                                                           "robot$petclinic+clouddriver"]
+    data["spinnaker"]["registry_username"] = "svc-spinnaker"  # a Harbor user: not shiplane's
+    runner.config.write_text(yaml.safe_dump(data))
+    specs = harbor_side.desired_projects(config.load(str(runner.config)))
+    assert [robot.name for robot in specs[0].robots] == ["ci"]

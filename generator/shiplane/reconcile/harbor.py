@@ -13,7 +13,8 @@ Desired state, derived from the fleet config (one project per team once teams ex
   `1.2.3-rc.1`; never `latest`), which the resource's `put` then cannot overwrite;
 * two robot accounts with the least they need: `ci` (what the harbor-image resource needs: docs/harbor-image.md)
   and the pull robot named by `spinnaker.registry_username` (`robot$<project>+spinnaker`) for clouddriver, igor
-  and Kubernetes image pulls: `repository:pull` only.
+  and Kubernetes image pulls: `repository:pull` only — when that name is a robot of the project (Harbor's default
+  `robot$` prefix); another account is not shiplane's to manage.
 
 Only objects shiplane owns are changed: other immutable rules and robots of the project are left alone. A robot's
 secret is returned by Harbor once, at creation: apply writes it to `<secrets-dir>/<project>+<robot>.json` (mode
@@ -96,13 +97,14 @@ class ProjectSpec:
         }
 
 
-def pull_robot_name(fleet: Fleet) -> str:
-    """The short name of `spinnaker.registry_username` when it is a robot of the project, else `spinnaker`."""
+def pull_robot_name(fleet: Fleet) -> str | None:
+    """The short name of `spinnaker.registry_username` when it is a robot of the project (Harbor's default robot
+    prefix `robot$`), else None: clouddriver then reads with an account shiplane does not manage."""
     prefix = f"robot${fleet.harbor.project}+"
     username = fleet.spinnaker.registry_username
     if username.startswith(prefix) and ROBOT_NAME.match(username[len(prefix):]):
         return username[len(prefix):]
-    return "spinnaker"
+    return None
 
 
 def desired_projects(fleet: Fleet) -> list[ProjectSpec]:
@@ -114,13 +116,13 @@ def desired_projects(fleet: Fleet) -> list[ProjectSpec]:
         "prevent_vul": "true" if scan.enabled and not scan.ignore_unfixed else "false",
         "severity": SEVERITY[scan.fail_on],
     }
-    robots = (
-        RobotSpec("ci", f"Concourse harbor-image resource: push, tag, scan. Managed by shiplane ({owner}).",
-                  CI_ROBOT_ACCESS),
-        RobotSpec(pull_robot_name(fleet), f"Spinnaker and Kubernetes image pulls. Managed by shiplane ({owner}).",
-                  PULL_ROBOT_ACCESS),
-    )
-    return [ProjectSpec(fleet.harbor.project, metadata, tuple(sorted(scan.allowlist)), robots)]
+    robots = [RobotSpec("ci", f"Concourse harbor-image resource: push, tag, scan. Managed by shiplane ({owner}).",
+                        CI_ROBOT_ACCESS)]
+    pull = pull_robot_name(fleet)
+    if pull is not None and pull != "ci":
+        robots.append(RobotSpec(pull, f"Spinnaker and Kubernetes image pulls. Managed by shiplane ({owner}).",
+                                PULL_ROBOT_ACCESS))
+    return [ProjectSpec(fleet.harbor.project, metadata, tuple(sorted(scan.allowlist)), tuple(robots))]
 
 
 def normalised(key: str, value: Any) -> Any:
