@@ -374,3 +374,21 @@ def test_the_pull_robot_is_managed_only_when_clouddriver_reads_with_a_robot_of_t
     runner.config.write_text(yaml.safe_dump(data))
     specs = harbor_side.desired_projects(config.load(str(runner.config)))
     assert [robot.name for robot in specs[0].robots] == ["ci"]
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_a_failed_pipeline_save_stops_the_rest_and_the_next_apply_finishes(
+        runner: Runner, gate_server: GateDouble, parallel: int) -> None:
+    gate_server.fault("POST", "/pipelines", 500, times=1)
+    result = runner("apply", targets=("spinnaker",), parallel=parallel)
+    assert result.code == 1
+    first, done_line, not_done_line = result.error.splitlines()
+    assert first.startswith("apply stopped at + spinnaker pipeline ") and "Gate answered 500" in first
+    saved = len(gate_server.state.pipelines)
+    assert done_line.startswith(f"done: {2 + saved} change(s): ")  # the two applications and what was saved
+    assert not_done_line.startswith(f"not done: {8 - saved} change(s): ")
+    assert saved < 8 and (parallel > 1 or saved == 0)
+    assert result.stdout.count(": created\n") == 2 + saved
+    again = runner("apply", targets=("spinnaker",), parallel=parallel)
+    assert again.code == 0 and f"Apply complete: {8 - saved} created" in again.stdout
+    assert runner("plan", targets=("spinnaker",)).code == 0

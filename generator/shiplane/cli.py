@@ -90,6 +90,8 @@ def _reconcile_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     apply_cmd.add_argument("--secrets-dir", metavar="DIR",
                            help="where new robot accounts' secrets are written (mode 0600)")
     apply_cmd.add_argument("--dry-run", action="store_true", help="only plan (same output and exit code)")
+    apply_cmd.add_argument("--parallel", type=int, default=4, metavar="N",
+                           help="pipelines saved at once, each on its own Gate connection (default 4)")
 
 
 def _reconcile(args: argparse.Namespace, stderr: TextIO) -> int:
@@ -98,7 +100,10 @@ def _reconcile(args: argparse.Namespace, stderr: TextIO) -> int:
         adopt=args.adopt, templates=args.templates, spin_config=args.spin_config, gate_url=args.gate_url,
         gate_ca=args.gate_ca, harbor_credentials=args.harbor_credentials, harbor_ca=args.harbor_ca,
         secrets_dir=getattr(args, "secrets_dir", None), timeout=args.timeout, as_json=args.json, debug=args.debug,
+        parallel=getattr(args, "parallel", 1),
     )
+    if getattr(args, "parallel", 1) < 1:
+        raise UsageError(f"--parallel {args.parallel}: give 1 or more")
     if args.timeout <= 0:
         raise UsageError(f"--timeout {args.timeout}: give a number of seconds above 0")
     if args.command == "plan" or getattr(args, "dry_run", False):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,7 +28,8 @@ from shiplane.model import Fleet
 from shiplane.reconcile import harbor as harbor_side
 from shiplane.reconcile import spinconfig
 from shiplane.reconcile import spinnaker as spinnaker_side
-from shiplane.reconcile.changes import Change, Plan
+from shiplane.reconcile.apply import apply_plan
+from shiplane.reconcile.changes import Plan
 from shiplane.templates import TemplateSet
 
 TARGETS = ("spinnaker", "harbor")
@@ -51,6 +52,8 @@ class Options:
     timeout: float = 3600.0
     as_json: bool = False
     debug: bool = False
+    parallel: int = 4
+    """apply: pipeline saves at once (each on its own Gate connection)."""
 
 
 @dataclass
@@ -62,6 +65,8 @@ class Session:
     harbor: HarborAdmin | None = None
     task_options: dict[str, Any] | None = None
     """How Orca tasks are waited for (tests and benchmarks pass their `sleep`)."""
+    new_gate: Callable[[], Gate] | None = None
+    """Another Gate client like `gate` (same URL, credentials and deadline), for parallel pipeline saves."""
 
     def requests(self) -> dict[str, int]:
         counts = {}
@@ -110,9 +115,14 @@ def connect(options: Options, fleet: Fleet, env: Mapping[str, str], log: Log, **
     if "spinnaker" in options.targets:
         settings = spinconfig.load(options.spin_config, options.gate_url, env)
         ca = _read_pem(options.gate_ca, "--gate-ca") if options.gate_ca else None
-        session.gate = Gate(settings.url, settings.auth, log, deadline, insecure=settings.insecure, ca_certs=ca,
-                            url_field="--gate-url (or gate.endpoint in the spin config)", ca_field="--gate-ca",
-                            **client_options)
+
+        def new_gate() -> Gate:
+            return Gate(settings.url, settings.auth, log, deadline, insecure=settings.insecure, ca_certs=ca,
+                        url_field="--gate-url (or gate.endpoint in the spin config)", ca_field="--gate-ca",
+                        **client_options)
+
+        session.gate = new_gate()
+        session.new_gate = new_gate
     if "harbor" in options.targets:
         username, password = harbor_credentials(options.harbor_credentials, env)
         ca = _read_pem(options.harbor_ca, "--harbor-ca") if options.harbor_ca else None
@@ -147,35 +157,6 @@ def make_plan(options: Options, fleet: Fleet, session: Session) -> Plan:
     return result
 
 
-def apply_plan(plan: Plan, session: Session, secrets_dir: Path | None, out: TextIO) -> list[Change]:
-    """Carry out the changes in order; raise ShiplaneError at the first failure with what was and was not done."""
-    ordered = plan.sorted()
-    robots = [c.name for c in ordered if c.kind == "robot" and c.action == "create"]
-    if robots and secrets_dir is None:
-        raise ShiplaneError(
-            f"--secrets-dir: required, {len(robots)} robot account(s) will be created ({', '.join(robots)}) and "
-            f"Harbor shows a robot's secret only once; nothing was changed")
-    done: list[Change] = []
-    for index, change in enumerate(ordered):
-        try:
-            if change.system == "harbor":
-                assert session.harbor is not None
-                outcome = harbor_side.apply(session.harbor, change, secrets_dir)
-            else:
-                assert session.gate is not None
-                outcome = spinnaker_side.apply(session.gate, change, **(session.task_options or {}))
-        except (GateError, HarborAdminError, ShiplaneError) as problem:
-            left = ordered[index + 1:]
-            lines = [f"apply stopped at {change.title()}: {session.log.redact(str(problem))}",
-                     f"done: {len(done)} change(s)" + (": " + "; ".join(c.title() for c in done) if done else ""),
-                     f"not done: {len(left) + 1} change(s): " + "; ".join(c.title() for c in [change, *left])]
-            raise ShiplaneError(lines) from None
-        done.append(change)
-        out.write(f"{change.title()}: {outcome}\n")
-        out.flush()
-    return done
-
-
 def _prepare(options: Options, env: Mapping[str, str], stderr: TextIO, client_options: dict[str, Any]
              ) -> tuple[Fleet, Session]:
     for target in options.targets:
@@ -206,7 +187,9 @@ def apply_command(options: Options, stdout: TextIO, stderr: TextIO, env: Mapping
     secrets_dir = Path(options.secrets_dir) if options.secrets_dir else None
     try:
         plan = make_plan(options, fleet, session)
-        done = apply_plan(plan, session, secrets_dir, stderr if options.as_json else stdout)
+        done = apply_plan(plan, harbor=session.harbor, gate=session.gate, new_gate=session.new_gate, log=session.log,
+                          secrets_dir=secrets_dir, out=stderr if options.as_json else stdout,
+                          parallel=options.parallel, task_options=session.task_options)
     finally:
         session.close()
     counts = Plan(done).counts()
