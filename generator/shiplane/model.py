@@ -102,10 +102,25 @@ class ConfigRepo:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconcile:
+    """The meta pipeline's plan and apply jobs (`shiplane plan` / `shiplane apply --prune`)."""
+
+    enabled: bool = False
+    apply: Literal["automatic", "manual"] = "automatic"
+    """manual: the apply job has no trigger; someone starts it after reading the plan."""
+    targets: tuple[str, ...] = ("spinnaker", "harbor")
+    spin_config_var: str = "spin-config"
+    """((var)) holding the content of a spin config file (Gate endpoint and credentials)."""
+    harbor_username_var: str = "harbor-admin-username"
+    harbor_password_var: str = "harbor-admin-password"  # noqa: S105 - the name of a ((var)), not a secret
+
+
+@dataclass(frozen=True, slots=True)
 class MetaPipeline:
     instance_group: str
     """The instanced pipeline group the meta pipeline sets every app's pipeline in (`app/name:petclinic`)."""
     max_in_flight: int | Literal["all"]
+    reconcile: Reconcile = Reconcile()
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,8 @@ class GateState:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     anonymous: bool = False  # Gate without authentication (every caller is "anonymous" with every permission)
+    application_cache: dict[str, dict[str, Any]] | None = None
+    """When set, ``GET /applications`` serves this snapshot (Gate's application cache before its next refresh)."""
     lock: threading.RLock = field(default_factory=threading.RLock)
     clock_ms: int = 1_700_000_000_000
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .admin_api import admin_routes
 from .auth import Principal
 from .clock import fmt_time
 from .errors import HarborError, bad_request, forbidden, go_json, not_found, unauthorized, validation_failure
@@ -123,6 +124,8 @@ class Api:
             (_route(ARTIFACT + "/additions/vulnerabilities"), {"GET": Api.vulnerabilities}),
             (_route(ARTIFACT + "/additions/{addition}"), {"GET": Api.addition}),
         ]
+        # administration (projects, metadata, allowlists, immutable rules, robots): admin_api.py
+        self.routes += [(_route(pattern), methods) for pattern, methods in admin_routes()]
 
     # --- dispatch ------------------------------------------------------------------------------------------
     def handle(self, ex: Exchange, principal: Principal) -> Reply:

@@ -126,6 +126,11 @@ class Robot:
     project: str
     access: frozenset[Permission]
     disabled: bool = False
+    # what the robot API (admin_api.py) keeps besides: id, description, duration (days, -1 never), creation time
+    id: int = 0
+    description: str = ""
+    duration: int = -1
+    created: datetime | None = None
 
 
 @dataclass

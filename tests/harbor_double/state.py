@@ -401,7 +401,8 @@ class HarborState:
         self.version = 0  # bumped by every change that can alter a listing
         self._list_cache: dict[tuple[object, ...], list[Artifact]] = {}
         self._ids = {
-            name: itertools.count(1) for name in ("project", "repository", "artifact", "tag", "rule", "synthetic")
+            name: itertools.count(1)
+            for name in ("project", "repository", "artifact", "tag", "rule", "synthetic", "robot")
         }
 
     def next_id(self, table: str) -> int:

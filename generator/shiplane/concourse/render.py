@@ -203,6 +203,35 @@ def meta_context(fleet: Fleet) -> dict[str, Any]:
         "max_in_flight": concourse.meta_pipeline.max_in_flight,
         "pipeline_file": "rendered/concourse/((.:app)).yml",
         "self_file": f"rendered/{META_PIPELINE_PATH}",
+        "reconcile": reconcile_context(fleet),
+    }
+
+
+def reconcile_context(fleet: Fleet) -> dict[str, Any] | None:
+    """The plan and apply jobs' commands and ((var)) params, or None when `meta_pipeline.reconcile` is off.
+
+    plan exits 2 when something would change; the job runs it through `sh` so that only 1 (an error) fails it.
+    """
+    settings = fleet.concourse.meta_pipeline.reconcile
+    if not settings.enabled:
+        return None
+    repo = fleet.concourse.config_repo
+    common = [f"fleet-config/{repo.path}", "--prune"]
+    for target in settings.targets:
+        common += ["--target", target]
+    if repo.templates:
+        common += ["--templates", f"fleet-config/{repo.templates.rstrip('/')}"]
+    params: dict[str, str] = {}
+    if "spinnaker" in settings.targets:
+        params["SHIPLANE_SPIN_CONFIG"] = var(settings.spin_config_var)
+    if "harbor" in settings.targets:
+        params["HARBOR_USERNAME"] = var(settings.harbor_username_var)
+        params["HARBOR_PASSWORD"] = var(settings.harbor_password_var)
+    return {
+        "plan_args": ["-c", 'shiplane plan "$@" || test "$?" -eq 2', "shiplane-plan", *common],
+        "apply_args": ["apply", *common],
+        "params": params,
+        "apply_trigger": settings.apply == "automatic",
     }
 
 

@@ -36,6 +36,7 @@ from shiplane.model import (
     Notifications,
     Pairs,
     Probes,
+    Reconcile,
     Releases,
     Resources,
     ScanPolicy,
@@ -126,6 +127,7 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
         meta_pipeline=MetaPipeline(
             instance_group=raw_concourse["meta_pipeline"]["instance_group"],
             max_in_flight=raw_concourse["meta_pipeline"]["max_in_flight"],
+            reconcile=_reconcile(raw_concourse["meta_pipeline"]["reconcile"]),
         ),
         maven_image=_image(images["maven"]),
         oci_build_image=_image(images["oci_build"]),
@@ -374,4 +376,15 @@ def _build(raw: dict[str, Any], concourse: Concourse) -> Build:
         image_builder=raw["image_builder"],
         jib_version=raw["jib"]["version"],
         jib_from_image=raw["jib"]["from_image"],
+    )
+
+
+def _reconcile(raw: dict[str, Any]) -> Reconcile:
+    return Reconcile(
+        enabled=raw["enabled"],
+        apply=raw["apply"],
+        targets=tuple(raw["targets"]),
+        spin_config_var=raw["spin_config_var"],
+        harbor_username_var=raw["harbor_username_var"],
+        harbor_password_var=raw["harbor_password_var"],
     )
