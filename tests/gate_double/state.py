@@ -38,6 +38,8 @@ class GateState:
     users: dict[str, User] = field(default_factory=dict)
     anonymous: bool = False  # Gate without authentication (every caller is "anonymous" with every permission)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # orca_routes: execution id → the statuses it moves through, one step per read (tests script progress with it)
+    execution_plans: dict[str, list[str]] = field(default_factory=dict)
     clock_ms: int = 1_700_000_000_000
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
