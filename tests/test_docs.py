@@ -29,7 +29,9 @@ def schema_keys(schema: dict[str, Any], prefix: str, defs: dict[str, Any]) -> li
     for name, sub in schema.get("properties", {}).items():
         path = f"{prefix}.{name}" if prefix else name
         target = defs[sub["$ref"].split("/")[-1]] if "$ref" in sub else sub
-        if "properties" in target and not path.startswith("concourse.images") and not path.endswith("mysql.image"):
+        if "properties" in target and not path.startswith("concourse.images") and not path.endswith(
+            ("mysql.image", "smoke_test.image")
+        ):
             keys += schema_keys(target, path, defs)
         elif isinstance(target.get("additionalProperties"), dict) and "properties" not in target and (
             "$ref" in target["additionalProperties"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from shiplane.config import crossref
+from shiplane.config import concoursedeploy, crossref
 from shiplane.config.schema import validate_and_fill
 from shiplane.config.yamlsource import load_yaml
 from shiplane.errors import ShiplaneError
@@ -149,6 +149,7 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
         environments=environments,
         clusters=clusters,
         apps=apps,
+        concourse_deploy=concoursedeploy.load(config),
     )
 
 

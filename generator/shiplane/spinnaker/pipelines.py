@@ -26,6 +26,7 @@ from typing import Any
 from shiplane.documents import Document
 from shiplane.errors import ShiplaneError
 from shiplane.model import App, AppDeployment, Cluster, Fleet, Resources
+from shiplane.spinnaker import concoursetrigger
 from shiplane.spinnaker.lint import bindable_image
 from shiplane.spinnaker.tags import TagPolicy
 from shiplane.templates import TemplateSet
@@ -372,7 +373,7 @@ def app_documents(fleet: Fleet, app: App, templates: TemplateSet) -> list[Docume
         documents.append(Document(
             path=f"spinnaker/{app.name}/deploy-{environment}.json",
             kind="spinnaker-pipeline",
-            content=deploy_pipeline(fleet, app, deployment, bundle),
+            content=concoursetrigger.apply(fleet, deployment, deploy_pipeline(fleet, app, deployment, bundle)),
             origin=f"{origin} (app {app.name}, environment {environment})",
             app=app.name,
         ))
