@@ -136,13 +136,16 @@ def trigger_pipeline(
     trigger: dict[str, Any],
     *,
     attempts: int = 5,
+    look_first: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
-    """Start ``pipeline`` with ``trigger`` (which must carry a unique ``correlationId``); the new execution's id.
+    """Start ``pipeline`` with ``trigger`` (which must carry a ``correlationId``); the execution's id.
 
-    At most one execution is started per call: after an answer that may hide a started execution (a lost
+    At most one execution is started per correlation id: after an answer that may hide a started execution (a lost
     connection, 5xx, 429) the recent executions are searched for the correlation id before posting again, and orca
-    itself answers a repeated correlation id with the running execution. ``attempts`` bounds the posts; the Gate
+    itself answers a repeated correlation id with the running execution. With ``look_first`` the search also runs
+    before the first post, so a caller that retries with the same correlation id (a retried Concourse step) gets
+    the execution its earlier attempt started, even a finished one. ``attempts`` bounds the posts; the Gate
     deadline bounds the whole. Raises :class:`GateError` (403: the EXECUTE permission; 400: Gate's reason).
     """
     correlation_id = trigger.get("correlationId")
@@ -151,6 +154,11 @@ def trigger_pipeline(
     path = f"/pipelines/{_segment(application)}/{_segment(pipeline)}"
     what = f"triggering pipeline {pipeline!r} of application {application!r}"
     last_problem = ""
+    if look_first:
+        found = find_by_correlation(gate, config_id, correlation_id)
+        if found is not None:
+            gate.log.debug(f"{what}: execution {found['id']} already carries correlation id {correlation_id}")
+            return str(found["id"])
     for attempt in range(attempts):
         if attempt:
             found = find_by_correlation(gate, config_id, correlation_id)

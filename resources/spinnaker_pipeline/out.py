@@ -6,9 +6,9 @@
 2. The artifact (kork ``Artifact``): ``type: docker/image``, ``name`` = ``host/project/name`` (what a manifest's
    image field and the pipeline's expected artifact match), ``reference`` = ``name@sha256:…``, ``version`` = tag.
 3. The trigger: the artifact, ``parameters`` (``$BUILD_ID``-style build metadata expanded), the ids of the
-   pipeline's expected docker/image artifacts of that name (orca binds only listed ids), and a fresh
-   ``correlationId`` — see ``spinnaker_gate.executions.trigger_pipeline`` for why a retried put starts one
-   execution at most.
+   pipeline's expected docker/image artifacts of that name (orca binds only listed ids), and a ``correlationId``
+   per build and digest (:func:`correlation_id`), looked up before the first post and after any lost answer —
+   see ``spinnaker_gate.executions.trigger_pipeline``: a retried put starts one execution at most.
 4. With ``wait``: read the execution every ``poll_interval`` until it is final or ``timeout`` passes; anything but
    ``SUCCEEDED`` fails the put with the failed stage and its error. The version is the execution id either way.
 """
@@ -99,6 +99,16 @@ def image_artifact(src: str, params: PutParams) -> dict[str, Any]:
     return artifact
 
 
+def correlation_id(artifact: dict[str, Any]) -> str:
+    """The trigger's correlation id: the same for every attempt of one put step of one build with one digest
+    (``concourse:<BUILD_ID>:<digest>``; Concourse gives every build, and every re-run, its own BUILD_ID), so a
+    retried put finds the execution it started; a fresh one outside Concourse."""
+    build = os.environ.get("BUILD_ID")
+    if not build:
+        return f"shiplane:{uuid.uuid4().hex}"
+    return f"concourse:{build}:{artifact['metadata']['digest']}"
+
+
 def expand(value: str) -> str:
     """``$BUILD_ID``/``${BUILD_PIPELINE_NAME}``/``$ATC_EXTERNAL_URL`` from the put's environment (Concourse sets
     them for put steps); other text is left alone."""
@@ -148,15 +158,15 @@ def run(request: OutRequest, src: str, log: Log, gate: Gate) -> dict[str, Any]:
     source, params = request.source, request.params
     artifact = image_artifact(src, params)
     config = pipeline_config(gate, source.application, source.pipeline)
-    build = os.environ.get("BUILD_ID") or "local"
     trigger: dict[str, Any] = {
         "type": "manual",
-        "correlationId": f"concourse-{build}-{uuid.uuid4().hex}",
+        "correlationId": correlation_id(artifact),
         "parameters": {name: expand(value) for name, value in params.parameters.items()},
         "artifacts": [artifact],
         "expectedArtifactIds": expected_artifact_ids(config, artifact),
     }
-    execution_id = trigger_pipeline(gate, source.application, source.pipeline, str(config["id"]), trigger)
+    execution_id = trigger_pipeline(gate, source.application, source.pipeline, str(config["id"]), trigger,
+                                    look_first="BUILD_ID" in os.environ)
     log.info(f"triggered {source.application}/{source.pipeline} with {artifact['reference']}: execution {execution_id}")
     link = report.deck_link(source, execution_id)
     if link:

@@ -65,10 +65,11 @@ def image_dir(root: Path, repository: str = "team/app", tag: str = "1.2.3") -> P
     return directory
 
 
-def put(res: Resource, src: Path, source_: dict[str, Any], **params: Any) -> Any:
+def put(res: Resource, src: Path, source_: dict[str, Any], build_id: str = "4711", **params: Any) -> Any:
     from resource_helpers import BUILD_ENV
 
-    return res._run("spinnaker-pipeline-out", {"source": source_, "params": params}, [str(src)], BUILD_ENV)
+    env = {**BUILD_ENV, "BUILD_ID": build_id}
+    return res._run("spinnaker-pipeline-out", {"source": source_, "params": params}, [str(src)], env)
 
 
 def check(res: Resource, source_: dict[str, Any], version: dict[str, str] | None = None) -> Any:
@@ -173,6 +174,24 @@ def test_a_lost_trigger_response_never_starts_a_second_execution(gate: GateDoubl
     assert [entry.status for entry in posts] == [502]
 
 
+def test_a_retried_put_step_of_the_same_build_finds_its_execution(gate: GateDouble, res: Resource,
+                                                                  tmp_path: Path) -> None:
+    image_dir(tmp_path, repository=IMAGE)
+    first = put(res, tmp_path, source(gate), image_dir="image", wait=True, poll_interval="10ms", timeout="10s")
+    (execution_id,) = gate.state.executions
+    assert gate.state.executions[execution_id]["status"] == "SUCCEEDED"
+    # Concourse retries the step (attempts:) in the same build: same BUILD_ID, same digest → the same execution
+    again = put(res, tmp_path, source(gate), image_dir="image", wait=True, poll_interval="10ms", timeout="10s")
+    assert again.output["version"] == first.output["version"]
+    assert list(gate.state.executions) == [execution_id]
+    assert [e.method for e in gate.log].count("POST") == 1
+    # the next build (a new BUILD_ID, also for a re-run) deploys again
+    other = put(res, tmp_path, source(gate), build_id="4712", image_dir="image")
+    assert other.output["version"]["id"] != execution_id and len(gate.state.executions) == 2
+    trigger = gate.state.executions[other.output["version"]["id"]]["trigger"]
+    assert trigger["correlationId"] == f"concourse:4712:{DIGEST}"
+
+
 def test_a_reset_before_the_work_is_retried_once_and_starts_one_execution(gate: GateDouble, res: Resource,
                                                                           tmp_path: Path) -> None:
     image_dir(tmp_path, repository=IMAGE)
@@ -192,7 +211,8 @@ def test_check_orders_oldest_first_filters_statuses_and_continues_from_a_version
                                                                                 res: Resource, tmp_path: Path) -> None:
     image_dir(tmp_path, repository=IMAGE)
     gate.state.execution_plans = _PlanForNew([])  # executions stay RUNNING until the test advances them
-    ids = [put(res, tmp_path, source(gate), image_dir="image").output["version"]["id"] for _ in range(3)]
+    ids = [put(res, tmp_path, source(gate), build_id=str(n), image_dir="image").output["version"]["id"]
+           for n in range(3)]
     assert check(res, source(gate)).output == []  # nothing final yet
     running = check(res, source(gate, statuses=["running"])).output
     assert [v["id"] for v in running] == [ids[2]]
