@@ -12,6 +12,7 @@ import json
 import os
 from typing import Any
 
+from harbor_image.errors import ResourceError
 from harbor_image.log import Log
 from spinnaker_gate import Gate
 from spinnaker_gate.executions import get_execution
@@ -45,18 +46,12 @@ def result(source: Source, execution: dict[str, Any]) -> dict[str, Any]:
 def run(source: Source, version: Version, dest: str, log: Log, gate: Gate) -> dict[str, Any]:
     execution = get_execution(gate, version.id)
     if execution.get("application") not in (None, source.application):
-        raise_other(version, execution, source)
+        raise ResourceError(
+            f"version.id: execution {version.id} belongs to application {execution.get('application')!r}, "
+            f"not source.application {source.application!r}"
+        )
     write_files(dest, execution, log)
     log.info(f"execution {version.id}: {execution.get('status')}")
     out = result(source, execution)
     out["version"] = version.to_json()  # Concourse expects the version it asked for
     return out
-
-
-def raise_other(version: Version, execution: dict[str, Any], source: Source) -> None:
-    from harbor_image.errors import ResourceError  # noqa: PLC0415
-
-    raise ResourceError(
-        f"version.id: execution {version.id} belongs to application {execution.get('application')!r}, "
-        f"not source.application {source.application!r}"
-    )
