@@ -8,7 +8,8 @@
   ArtifactUtils.resolveArtifacts binds the config's expectedArtifacts listed in ``trigger.expectedArtifactIds``
   (an unmatched one fails the start: 400 here, as Gate maps orca's ArtifactResolutionException),
   ExecutionLauncher.checkForCorrelatedExecution answers a correlation id an unfinished execution holds with that
-  execution; ``{"ref": "/pipelines/<id>"}``. Needs EXECUTE (gate's ``/pipelines/v2`` PreAuthorize; Deck's rule).
+  execution; ``{"ref": "/pipelines/<id>"}``. Fiat: READ (Front50's getByApplicationAndName PostAuthorize); EXECUTE
+  is checked only by gate's ``/pipelines/v2`` (PreAuthorize) and Deck, not on this path.
 * ``GET /executions`` — gate ExecutionsController → orca TaskController.listSubsetOfPipelines: newest ``limit``
   (default 1) by id with ``statuses`` (default all), sorted by ``startTimeOrId`` (start time ascending, nulls as 0,
   ties id descending); executions of applications the caller cannot READ are filtered out (PostFilter).
@@ -111,8 +112,10 @@ def trigger_pipeline(call: Call) -> Reply:
         if config is None:
             return error(404, f"Unable to trigger pipeline (application: {application}, pipelineNameOrId: {name}). "
                               f"Error: Pipeline configuration not found (nameOrId: {name})", call.path)
-        if not _can(call, application, "EXECUTE"):
-            return error(403, f"Access denied to application {application} - required authorization: EXECUTE",
+        # Fiat: PipelineService.trigger reads the config from Front50 (getByApplicationAndName, PostAuthorize READ);
+        # neither this endpoint nor orca's /orchestrate checks EXECUTE (only gate's /pipelines/v2 PreAuthorize does)
+        if not _can(call, application, "READ"):
+            return error(403, f"Access denied to application {application} - required authorization: READ",
                          call.path)
         for parameter in config.get("parameterConfig") or []:
             if parameter.get("required") and parameter.get("default") is None \

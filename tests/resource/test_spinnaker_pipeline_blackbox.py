@@ -247,12 +247,13 @@ def test_bearer_token_and_x509(res: Resource, tmp_path: Path, test_ca: TestCA) -
 
 
 def test_fiat_denials_name_the_permission(gate: GateDouble, res: Resource, tmp_path: Path) -> None:
-    gate.add_user("reader", password=PASSWORD, applications={"app": {"READ"}})
+    gate.add_user("stranger", password=PASSWORD, applications={"other": {"READ", "EXECUTE"}})
     image_dir(tmp_path, repository=IMAGE)
-    run = put(res, tmp_path, source(gate, username="reader"), image_dir="image")
+    run = put(res, tmp_path, source(gate, username="stranger"), image_dir="image")
     assert run.returncode == 1
-    assert "forbidden (403" in run.stderr and "EXECUTE to trigger" in run.stderr
+    assert "forbidden (403" in run.stderr and "READ to read" in run.stderr and "EXECUTE to trigger" in run.stderr
     assert not gate.state.executions
+    assert check(res, source(gate, username="stranger")).returncode == 1
 
 
 def test_retries_429_and_503_on_reads(gate: GateDouble, res: Resource) -> None:
