@@ -15,11 +15,11 @@
   ties id descending); executions of applications the caller cannot READ are filtered out (PostFilter).
 * ``GET /pipelines/{id}`` — gate PipelineController.getPipeline (404 "Pipeline not found (id: …)"; READ).
 
-Progress: an execution starts ``RUNNING`` and moves one step along ``state.execution_plans[id]`` per read (default:
-straight to ``SUCCEEDED``); :func:`advance` sets a status from a test. Stages follow the config; a finished
-``deployManifest`` stage carries clouddriver's outputs as orca's PromoteManifestKatoOutputsTask stores them
-(``outputs.manifests``, ``outputs.manifestNamesByNamespace`` with "kind name", ``outputs.boundArtifacts``) and the
-context key ``deploy.account.name`` (orca DeployManifestTask).
+Progress: an execution starts ``RUNNING`` and moves one step along ``state.execution_plans[id]`` per read (a new
+one gets ``state.default_execution_plan``: straight to ``SUCCEEDED``); :func:`advance` sets a status from a test.
+Stages follow the config; a finished ``deployManifest`` stage carries clouddriver's outputs as orca's
+PromoteManifestKatoOutputsTask stores them (``outputs.manifests``, ``outputs.manifestNamesByNamespace`` with
+"kind name", ``outputs.boundArtifacts``) and the context key ``deploy.account.name`` (orca DeployManifestTask).
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def trigger_pipeline(call: Call) -> Reply:
             "authentication": {"user": call.user, "allowedAccounts": []},
             "notifications": config.get("notifications", []), "initialConfig": {}, "systemNotifications": [],
         }
-        state.execution_plans.setdefault(execution_id, ["SUCCEEDED"])
+        state.execution_plans.setdefault(execution_id, list(state.default_execution_plan))
     return Reply(202, {"ref": f"/pipelines/{execution_id}"})
 
 

@@ -130,7 +130,7 @@ def test_a_failed_execution_fails_the_put_with_the_stage_and_its_error(gate: Gat
                                                                        tmp_path: Path) -> None:
     image_dir(tmp_path, repository=IMAGE)
     # the next execution: still running for two reads, then TERMINAL with the deploy stage's error
-    gate.state.execution_plans = _PlanForNew(["RUNNING", "RUNNING", "TERMINAL:Deployment app: ImagePullBackOff"])
+    gate.state.default_execution_plan = ["RUNNING", "RUNNING", "TERMINAL:Deployment app: ImagePullBackOff"]
     run = put(res, tmp_path, source(gate), image_dir="image", wait=True, poll_interval="10ms", timeout="10s")
     assert run.returncode == 1 and run.stdout == ""
     (execution_id,) = gate.state.executions
@@ -141,21 +141,10 @@ def test_a_failed_execution_fails_the_put_with_the_stage_and_its_error(gate: Gat
     )
 
 
-class _PlanForNew(dict[str, list[str]]):
-    """execution_plans whose default for a new execution is the given plan (the double calls setdefault)."""
-
-    def __init__(self, plan: list[str]) -> None:
-        super().__init__()
-        self.plan = plan
-
-    def setdefault(self, key: str, default: Any = None) -> list[str]:  # type: ignore[override]
-        return super().setdefault(key, list(self.plan))
-
-
 def test_timeout_is_bounded_and_says_the_execution_keeps_running(gate: GateDouble, res: Resource,
                                                                  tmp_path: Path) -> None:
     image_dir(tmp_path, repository=IMAGE)
-    gate.state.execution_plans = _PlanForNew(["RUNNING"] * 10_000)
+    gate.state.default_execution_plan = ["RUNNING"] * 10_000
     run = put(res, tmp_path, source(gate), image_dir="image", wait=True, poll_interval="50ms", timeout="1s")
     assert run.returncode == 1
     assert "is still RUNNING after params.timeout 1s; it keeps running in Spinnaker" in run.stderr
@@ -210,7 +199,7 @@ def test_a_reset_before_the_work_is_retried_once_and_starts_one_execution(gate: 
 def test_check_orders_oldest_first_filters_statuses_and_continues_from_a_version(gate: GateDouble,
                                                                                 res: Resource, tmp_path: Path) -> None:
     image_dir(tmp_path, repository=IMAGE)
-    gate.state.execution_plans = _PlanForNew([])  # executions stay RUNNING until the test advances them
+    gate.state.default_execution_plan = []  # executions stay RUNNING until the test advances them
     ids = [put(res, tmp_path, source(gate), build_id=str(n), image_dir="image").output["version"]["id"]
            for n in range(3)]
     assert check(res, source(gate)).output == []  # nothing final yet
