@@ -107,3 +107,29 @@ def test_concourse_deploy_without_gate_url_is_one_line() -> None:
     message = str(caught.value)
     assert message.startswith("spinnaker.gate.url: required because environments.dev.concourse_deploy.enabled")
     assert "\n" not in message
+
+
+def test_release_environments_and_github_releases(tmp_path: Path) -> None:
+    text = VARIANT.read_text().replace(
+        "    judgment_between_waves: true\n",
+        "    judgment_between_waves: true\n    concourse_deploy: {enabled: true}\n",
+    )
+    text = text.replace("    releases:\n      from: git-tags\n      tag_regex: '^v?[0-9]+\\.[0-9]+\\.[0-9]+$'\n",
+                        "    releases:\n      from: github-releases\n"
+                        "      github: {owner: spring-projects, repository: spring-petclinic}\n")
+    assert "concourse_deploy: {enabled: true}" in text and "github-releases" in text
+    config = tmp_path / "shiplane.yaml"
+    config.write_text(text)
+    out = tmp_path / "out"
+    assert main(["render", str(config), "--out", str(out)]) == 0
+    pipeline = yaml.safe_load((out / "concourse" / "petclinic.yml").read_text())
+    release = next(job for job in pipeline["jobs"] if job["name"] == "release")
+    assert release["plan"][-1]["put"] == "deploy-prod"
+    assert release["plan"][-1]["params"]["image_dir"] == "image-release"
+    assert release["plan"][-1]["params"]["timeout"] == "30m"
+    smoke = next(job for job in pipeline["jobs"] if job["name"] == "smoke-test-prod")
+    assert [step.get("get") or step.get("task") for step in smoke["plan"]] == ["deploy-prod", "smoke-test"]
+    assert smoke["plan"][1]["config"]["run"]["dir"] == "deployment"
+    prod = json.loads((out / "spinnaker" / "petclinic" / "deploy-prod.json").read_text())
+    assert prod["triggers"] == [] and prod["expectedArtifacts"][0]["usePriorArtifact"] is True
+    assert main(["lint-pipeline", str(out / "concourse" / "petclinic.yml")]) == 0
