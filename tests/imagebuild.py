@@ -104,15 +104,16 @@ class BuiltImage:
     size_bytes: int
 
 
-def build_image(tag: str = "localhost/harbor-image:test") -> BuiltImage:
-    """Build Dockerfiles/harbor-image.Dockerfile from the working tree on top of the debootstrapped base."""
+def build_image(tag: str = "localhost/harbor-image:test", dockerfile: Path = DOCKERFILE) -> BuiltImage:
+    """Build ``dockerfile`` (default Dockerfiles/harbor-image.Dockerfile) from the working tree on top of the
+    debootstrapped base."""
     base, base_seconds = ensure_base()
     started = time.monotonic()
     _run(
         *BUILDAH, "bud", "--isolation", "chroot", "--layers=false", "--quiet",
         "--build-arg", f"BASE={base}",
         "--volume", "/etc/ssl/certs:/etc/ssl/certs:ro",
-        "--file", str(DOCKERFILE), "--tag", tag, str(ROOT),
+        "--file", str(dockerfile), "--tag", tag, str(ROOT),
         timeout=1800,
     )
     build_seconds = time.monotonic() - started

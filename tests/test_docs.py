@@ -29,7 +29,8 @@ def schema_keys(schema: dict[str, Any], prefix: str, defs: dict[str, Any]) -> li
     for name, sub in schema.get("properties", {}).items():
         path = f"{prefix}.{name}" if prefix else name
         target = defs[sub["$ref"].split("/")[-1]] if "$ref" in sub else sub
-        image = path.startswith("concourse.images") or path.endswith(("mysql.image", "build.test_image"))
+        images = ("mysql.image", "build.test_image", "smoke_test.image")
+        image = path.startswith("concourse.images") or path.endswith(images)
         if "properties" in target and not image:
             keys += schema_keys(target, path, defs)
         elif isinstance(target.get("additionalProperties"), dict) and "properties" not in target and (

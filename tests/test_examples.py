@@ -1,4 +1,4 @@
-"""Both bundled fleets render, lint clean with the standalone linters, and every manifest validates against the
+"""Every bundled fleet renders, lint clean with the standalone linters, and every manifest validates against the
 configured Kubernetes version's schemas; the multi-team fleet puts each app where its team says."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ EXAMPLES = sorted((ROOT / "examples").glob("*/shiplane.yaml"))
 FLEET = ROOT / "examples" / "fleet" / "shiplane.yaml"
 
 
-def test_the_examples_are_the_two_bundled_fleets() -> None:
-    assert [path.parent.name for path in EXAMPLES] == ["fleet", "petclinic"]
+def test_the_examples_are_the_bundled_fleets() -> None:
+    assert [path.parent.name for path in EXAMPLES] == ["fleet", "petclinic", "petclinic-concourse-deploy"]
 
 
 @pytest.fixture(scope="module", params=EXAMPLES, ids=[path.parent.name for path in EXAMPLES])

@@ -37,7 +37,8 @@ def test_console_scripts_point_at_real_functions() -> None:
     import importlib
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert {"shiplane", "harbor-image-check", "harbor-image-in", "harbor-image-out"} <= set(scripts)
+    assert {"shiplane", "harbor-image-check", "harbor-image-in", "harbor-image-out", "spinnaker-pipeline-check",
+            "spinnaker-pipeline-in", "spinnaker-pipeline-out"} <= set(scripts)
     for target in scripts.values():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function)), target

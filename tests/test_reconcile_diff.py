@@ -52,5 +52,6 @@ def test_harbor_projects_follow_the_teams() -> None:
     root = Path(__file__).resolve().parent.parent / "examples"
     fleet = config.load(str(root / "fleet" / "shiplane.yaml"))
     names = [project.name for project in desired_projects(fleet)]
-    assert names == sorted({app.harbor_project for app in fleet.apps}) and names == ["catalog", "payments", "web-frontend"]
+    assert names == sorted({app.harbor_project for app in fleet.apps})
+    assert names == ["catalog", "payments", "web-frontend"]
     assert [p.name for p in desired_projects(config.load(str(root / "petclinic" / "shiplane.yaml")))] == ["petclinic"]

@@ -9,7 +9,7 @@ a :class:`Target` with the effective namespace, replicas, env, resources and lab
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 Pairs = tuple[tuple[str, str], ...]
@@ -432,6 +432,8 @@ class Fleet:
     """Sorted by name."""
     teams: tuple[Team, ...] = ()
     """Sorted by name."""
+    concourse_deploy: ConcourseDeploy = field(default_factory=lambda: ConcourseDeploy())  # noqa: PLW0108 - below
+    """Environments deployed by Concourse through the spinnaker-pipeline resource (default: none)."""
 
     def namespaces_by_cluster(self) -> dict[str, tuple[str, ...]]:
         """Cluster name → every namespace shiplane deploys to on it, sorted (the cluster's own when no app runs
@@ -467,3 +469,39 @@ class Fleet:
             if environment.name == name:
                 return environment
         raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class SmokeTest:
+    """apps.<app>.smoke_test: a shell command run after each successful Concourse-triggered deploy."""
+
+    command: str
+    image: Image | None
+    """The task image; None: concourse.images.maven."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConcourseDeploy:
+    """Deploys Concourse triggers through the spinnaker-pipeline resource (docs/spinnaker-pipeline.md).
+
+    An environment listed in ``timeouts`` has ``concourse_deploy.enabled``: its app pipelines put the built digest
+    to its Spinnaker deploy pipeline and wait up to the timeout; that Spinnaker pipeline has no docker trigger.
+    """
+
+    gate_url: str | None = None
+    deck_url: str | None = None
+    username_var: str = "spinnaker-username"
+    password_var: str = "spinnaker-password"  # noqa: S105 - the name of a ((var)), not a secret
+    image: Image = Image("ghcr.io/shiplane/spinnaker-pipeline", "0.1.0")
+    timeouts: Pairs = ()
+    """(environment, Go duration) for every environment that opted in, in config order."""
+    smoke_tests: tuple[tuple[str, SmokeTest], ...] = ()
+
+    def enabled(self, environment: str) -> bool:
+        return any(name == environment for name, _ in self.timeouts)
+
+    def timeout(self, environment: str) -> str:
+        return dict(self.timeouts)[environment]
+
+    def smoke_test(self, app: str) -> SmokeTest | None:
+        return dict(self.smoke_tests).get(app)

@@ -86,8 +86,9 @@ SCAN_KEYS = ("fail_on", "allowlist", "ignore_unfixed", "trigger", "timeout", "en
 GET_PARAM_KEYS = ("format", "skip_download", "gate")
 PUT_PARAM_KEYS = ("image", "version", "additional_tags", "tag_prefix", "scan")
 
-# PEM certificates span lines; a password is the user's own (Basic auth carries any character) and never echoed
-MULTI_LINE_KEYS = frozenset({"ca_certs", "password"})
+# PEM certificates and keys span lines (ca_certs; client_cert/client_key of spinnaker-pipeline); a password is the
+# user's own (Basic auth carries any character) and never echoed
+MULTI_LINE_KEYS = frozenset({"ca_certs", "password", "client_cert", "client_key"})
 Mode = Literal["tag", "regex", "semver"]
 Format = Literal["rootfs", "oci", "oci-layout"]
 

@@ -24,7 +24,7 @@ from .state import GateState, User
 
 MAX_BODY = 16 * 1024 * 1024
 # route modules, imported once so their handlers register on ROUTER (each follows one Gate controller family)
-ROUTE_MODULES: tuple[str, ...] = ("auth_routes", "front50_routes")
+ROUTE_MODULES: tuple[str, ...] = ("auth_routes", "front50_routes", "orca_routes")
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,10 @@ class GateState:
     application_cache: dict[str, dict[str, Any]] | None = None
     """When set, ``GET /applications`` serves this snapshot (Gate's application cache before its next refresh)."""
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # orca_routes: execution id → the statuses it moves through, one step per read (tests script progress with it)
+    execution_plans: dict[str, list[str]] = field(default_factory=dict)
+    default_execution_plan: list[str] = field(default_factory=lambda: ["SUCCEEDED"])
+    """The plan a new execution gets ("STATUS" or "STATUS:error of the last stage" per read)."""
     clock_ms: int = 1_700_000_000_000
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 

@@ -136,6 +136,7 @@ def pipeline_context(fleet: Fleet, app: App) -> dict[str, Any]:
             "jib_labels": ",".join(f"{name}={value}" for name, value in sorted(labels.items())),
         },
         "notify": notify_context(fleet, app),
+        **deploy_context(fleet, app),
     }
 
 
@@ -181,6 +182,44 @@ def notify_context(fleet: Fleet, app: App) -> dict[str, Any] | None:
             "source": {"smtp": server, "from": smtp.sender, "to": list(notifications.email)},
         }
     return context
+
+
+def deploy_context(fleet: Fleet, app: App) -> dict[str, Any]:
+    """``deploys`` and ``spinnaker_gate`` of the pipeline context: one entry per environment of ``app`` whose deploy
+    Concourse triggers (``concourse_deploy.enabled``); empty lists/None when none does (the default)."""
+    settings = fleet.concourse_deploy
+    deploys = []
+    smoke = settings.smoke_test(app.name)
+    for deployment in app.deployments:
+        environment = deployment.environment
+        if not settings.enabled(environment.name):
+            continue
+        job = "build" if environment.image_tag == "latest" else "release"
+        deploys.append({
+            "environment": environment.name,
+            "resource": f"deploy-{environment.name}",
+            "pipeline": f"deploy-{environment.name}",
+            "job": job,
+            "image_resource": "image-latest" if job == "build" else "image-release",
+            "registry": fleet.harbor.registry,
+            "timeout": settings.timeout(environment.name),
+            "namespaces": sorted({cluster.namespace for cluster in deployment.clusters}),
+            "smoke_test": None if smoke is None else {
+                "job": f"smoke-test-{environment.name}",
+                "command": smoke.command,
+                "image": _image(smoke.image or fleet.concourse.maven_image, fleet),
+            },
+        })
+    gate = None
+    if deploys:
+        gate = {
+            "url": settings.gate_url,
+            "deck_url": settings.deck_url,
+            "username": var(settings.username_var),
+            "password": var(settings.password_var),
+            "image": _image(settings.image, fleet),
+        }
+    return {"deploys": deploys, "spinnaker_gate": gate}
 
 
 def meta_context(fleet: Fleet) -> dict[str, Any]:

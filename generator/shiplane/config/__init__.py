@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from shiplane.config import crossref, layers
+from shiplane.config import concoursedeploy, crossref, layers
 from shiplane.config.schema import problems_by_path
 from shiplane.config.yamlsource import load_yaml
 from shiplane.errors import ShiplaneError
@@ -183,6 +183,7 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
         clusters=clusters,
         apps=apps,
         teams=tuple(teams.values()),
+        concourse_deploy=concoursedeploy.load(config),
     )
 
 

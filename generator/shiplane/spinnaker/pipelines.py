@@ -26,7 +26,7 @@ from typing import Any
 from shiplane.documents import Document
 from shiplane.errors import ShiplaneError
 from shiplane.model import App, AppDeployment, Cluster, Fleet, Notifications, Resources, Target
-from shiplane.spinnaker import lowerrelease
+from shiplane.spinnaker import concoursetrigger, lowerrelease
 from shiplane.spinnaker.lint import bindable_image
 from shiplane.spinnaker.tags import TagPolicy
 from shiplane.templates import TemplateSet
@@ -451,7 +451,7 @@ def app_documents(fleet: Fleet, app: App, templates: TemplateSet) -> list[Docume
         documents.append(Document(
             path=f"spinnaker/{app.name}/deploy-{environment}.json",
             kind="spinnaker-pipeline",
-            content=deploy_pipeline(fleet, app, deployment, bundles),
+            content=concoursetrigger.apply(fleet, deployment, deploy_pipeline(fleet, app, deployment, bundles)),
             origin=f"{origin} (app {app.name}, environment {environment})",
             app=app.name,
         ))

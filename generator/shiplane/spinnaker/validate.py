@@ -90,7 +90,9 @@ def document_findings(document: Document, fleet: Fleet) -> list[Finding]:
         kubernetes=facts.schemas,
         spinnaker_version=fleet.spinnaker.version,
         application=document.app,
-        tag_policy=tag_policy(deploy) if deploy is not None else None,
+        # a Concourse-triggered deploy pipeline has no docker trigger on purpose (spinnaker/concoursetrigger.py)
+        tag_policy=tag_policy(deploy) if deploy is not None and not fleet.concourse_deploy.enabled(
+            deploy.environment.name) else None,
         docker_repository=(fleet.spinnaker.docker_account, app.repository) if deploy and app else None,
         traffic_strategy=fleet.spinnaker.traffic_strategy,
         strict=True,

@@ -1,0 +1,272 @@
+"""The resource's wire types, decoded strictly from the stdin payload (same rules as ``harbor_image.wire``).
+
+Unknown keys, wrong types, a bad URL, status or duration raise :class:`ResourceError` with one line naming the key
+and the fix (exit 1). Field tables: docs/spinnaker-pipeline.md (kept in sync by tests/resource/test_spinnaker_docs.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from harbor_image.errors import ResourceError
+from harbor_image.wire import DIGEST_RE, TAG_RE, _Object, parse_duration
+from spinnaker_gate.auth import GateAuth
+from spinnaker_gate.executions import ALL_STATUSES, FINAL_STATUSES
+
+SOURCE_KEYS = (
+    "url",
+    "application",
+    "pipeline",
+    "username",
+    "password",
+    "token",
+    "client_cert",
+    "client_key",
+    "statuses",
+    "deck_url",
+    "ca_certs",
+    "insecure",
+    "debug",
+)
+GET_PARAM_KEYS: tuple[str, ...] = ()
+PUT_PARAM_KEYS = (
+    "image_dir",
+    "registry",
+    "repository",
+    "digest",
+    "tag",
+    "parameters",
+    "wait",
+    "timeout",
+    "poll_interval",
+)
+VERSION_KEYS = ("id", "start_time")
+
+
+class Source(NamedTuple):
+    url: str
+    application: str
+    pipeline: str
+    auth: GateAuth
+    statuses: tuple[str, ...]
+    deck_url: str | None
+    ca_certs: tuple[str, ...]
+    insecure: bool
+    debug: bool
+
+    def __repr__(self) -> str:
+        return f"Source(url={self.url!r}, application={self.application!r}, pipeline={self.pipeline!r}, auth=***)"
+
+
+class Version(NamedTuple):
+    id: str
+    start_time: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, **({"start_time": self.start_time} if self.start_time else {})}
+
+
+class PutParams(NamedTuple):
+    image_dir: str | None
+    registry: str | None
+    repository: str | None
+    digest: str | None
+    tag: str | None
+    parameters: dict[str, str]
+    wait: bool
+    timeout: float
+    timeout_text: str
+    poll_interval: float
+
+
+class CheckRequest(NamedTuple):
+    source: Source
+    version: Version | None
+
+
+class InRequest(NamedTuple):
+    source: Source
+    version: Version
+
+
+class OutRequest(NamedTuple):
+    source: Source
+    params: PutParams
+
+
+def secrets_of(text: str) -> list[tuple[str, str | None]]:
+    """(secret, username) pairs found in a raw payload, for redaction before strict decoding can echo anything."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return []
+    source = document.get("source") if isinstance(document, dict) else None
+    if not isinstance(source, dict):
+        return []
+    username = source.get("username") if isinstance(source.get("username"), str) else None
+    found: list[tuple[str, str | None]] = []
+    for key in ("password", "token", "client_key"):
+        value = source.get(key)
+        if isinstance(value, str) and value:
+            found.append((value, username if key == "password" else None))
+    return found
+
+
+def _url(src: _Object, key: str, insecure: bool, required: bool) -> str | None:
+    text = src.string(key, required=required, hint=" (Gate's URL, e.g. https://gate.example.com:8084)")
+    if text is None:
+        return None
+    text = text.strip()
+    if "@" in text:
+        raise ResourceError(f"source.{key}: must not contain credentials; use source.username and source.password")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ResourceError(f"source.{key}: {text!r} is not an http(s) URL; write it like https://gate.example.com")
+    if key == "url" and parts.scheme == "http" and not insecure:
+        raise ResourceError("source.url: plain http sends credentials in clear; use https, or set insecure: true")
+    return text.rstrip("/")
+
+
+def _pem(src: _Object, key: str, marker: str) -> str | None:
+    value = src.string(key)
+    if value is not None and marker not in value:
+        raise ResourceError(f"source.{key}: must be a PEM string ({marker} …), not a path")
+    return value
+
+
+def _source(value: Any) -> Source:
+    src = _Object(value, "source", SOURCE_KEYS)
+    insecure = src.boolean("insecure", False)
+    url = _url(src, "url", insecure, required=True)
+    deck_url = _url(src, "deck_url", True, required=False)
+    assert url is not None
+    application = (src.string("application", required=True, hint=" (the Spinnaker application)") or "").strip()
+    pipeline = (src.string("pipeline", required=True, hint=" (the pipeline's name as Deck shows it)") or "").strip()
+    username, password = src.string("username"), src.string("password")
+    if (username is None) != (password is None):
+        missing, given = ("password", "username") if password is None else ("username", "password")
+        raise ResourceError(f"source.{missing}: required when source.{given} is set (basic/LDAP login needs both)")
+    token = src.string("token")
+    if token is not None and not token.strip():
+        raise ResourceError("source.token: must not be empty; remove it or give the bearer token")
+    if token is not None and username is not None:
+        raise ResourceError("source.token: exclusive with source.username/password; keep one way of logging in")
+    cert = _pem(src, "client_cert", "-----BEGIN CERTIFICATE-----")
+    key = _pem(src, "client_key", "PRIVATE KEY-----")
+    if (cert is None) != (key is None):
+        missing = "client_key" if key is None else "client_cert"
+        raise ResourceError(f"source.{missing}: required for x509 (give the certificate and its key as PEM)")
+    statuses = src.strings("statuses")
+    for index, status in enumerate(statuses):
+        if status.upper() not in ALL_STATUSES:
+            raise ResourceError(
+                f"source.statuses[{index}]: {status!r} is not an execution status; use {', '.join(ALL_STATUSES)}"
+            )
+    ca_certs = src.strings("ca_certs")
+    for index, pem in enumerate(ca_certs):
+        if "-----BEGIN CERTIFICATE-----" not in pem:
+            raise ResourceError(f"source.ca_certs[{index}]: must be a PEM certificate (-----BEGIN CERTIFICATE----- …)")
+    return Source(
+        url=url,
+        application=application,
+        pipeline=pipeline,
+        auth=GateAuth(username=username, password=password, token=token, client_cert=cert, client_key=key),
+        statuses=tuple(dict.fromkeys(s.upper() for s in statuses)) or FINAL_STATUSES,
+        deck_url=deck_url,
+        ca_certs=ca_certs,
+        insecure=insecure,
+        debug=src.boolean("debug", False),
+    )
+
+
+def _version(value: Any, required: bool) -> Version | None:
+    if value is None or (isinstance(value, dict) and not value and not required):
+        if required:
+            raise ResourceError("version: required (Concourse passes the version to fetch)")
+        return None
+    obj = _Object(value, "version", VERSION_KEYS)
+    execution_id = obj.string("id", required=True)
+    assert execution_id is not None
+    return Version(execution_id.strip(), obj.string("start_time"))
+
+
+def _payload(text: str, allowed: tuple[str, ...]) -> _Object:
+    try:
+        document = json.loads(text)
+    except ValueError as problem:
+        raise ResourceError(f'stdin: not a JSON payload ({problem}); Concourse sends {{"source": …}}') from None
+    payload = _Object(document, "payload", allowed)
+    if payload.value.get("source") is None:
+        raise ResourceError("source: required (the resource's source configuration)")
+    return payload
+
+
+def decode_check(text: str) -> CheckRequest:
+    payload = _payload(text, ("source", "version"))
+    return CheckRequest(_source(payload.value["source"]), _version(payload.value.get("version"), required=False))
+
+
+def decode_in(text: str) -> InRequest:
+    payload = _payload(text, ("source", "version", "params"))
+    source = _source(payload.value["source"])
+    _Object(payload.value.get("params"), "params", GET_PARAM_KEYS, required=False)
+    version = _version(payload.value.get("version"), required=True)
+    assert version is not None
+    return InRequest(source, version)
+
+
+def _duration(params: _Object, key: str, default: str) -> tuple[float, str]:
+    text = (params.string(key, default) or default).strip()
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise ResourceError(f"params.{key}: {text!r} is not a duration; write it like 30m, 90s or 1h") from None
+    if seconds <= 0:
+        raise ResourceError(f"params.{key}: must be more than 0 (got {text!r})")
+    return seconds, text
+
+
+def decode_out(text: str) -> OutRequest:
+    payload = _payload(text, ("source", "params"))
+    source = _source(payload.value["source"])
+    params = _Object(payload.value.get("params"), "params", PUT_PARAM_KEYS, required=False)
+    values = {key: params.string(key) for key in ("image_dir", "registry", "repository", "digest", "tag")}
+    for key, value in values.items():
+        if value is not None and not value.strip():
+            raise ResourceError(f"params.{key}: must not be empty; remove it or give a value")
+    if values["digest"] is not None and not DIGEST_RE.fullmatch(values["digest"].strip()):
+        raise ResourceError(f"params.digest: {values['digest']!r} is not a digest like sha256:<64 hex>")
+    if values["tag"] is not None and not TAG_RE.fullmatch(values["tag"].strip()):
+        raise ResourceError(f"params.tag: {values['tag']!r} is not a valid tag (letters, digits, '_', '.', '-')")
+    raw_parameters = params.value.get("parameters")
+    parameters: dict[str, str] = {}
+    if raw_parameters is not None:
+        if not isinstance(raw_parameters, dict):
+            raise ResourceError("params.parameters: must be an object of pipeline parameter names to values")
+        for name, value in raw_parameters.items():
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise ResourceError(f"params.parameters.{name}: must be a string (Spinnaker parameters are strings)")
+            parameters[str(name)] = value if isinstance(value, str) else json.dumps(value)
+    timeout, timeout_text = _duration(params, "timeout", "30m")
+    poll_interval, _ = _duration(params, "poll_interval", "10s")
+    wait = params.boolean("wait", False)
+    if not wait and (params.has("timeout") or params.has("poll_interval")):
+        raise ResourceError("params.timeout: only applies with wait: true; add wait: true or remove it")
+    strip = {key: (value.strip() if value is not None else None) for key, value in values.items()}
+    return OutRequest(
+        source,
+        PutParams(
+            image_dir=strip["image_dir"],
+            registry=strip["registry"],
+            repository=strip["repository"],
+            digest=strip["digest"],
+            tag=strip["tag"],
+            parameters=parameters,
+            wait=wait,
+            timeout=timeout,
+            timeout_text=timeout_text,
+            poll_interval=poll_interval,
+        ),
+    )

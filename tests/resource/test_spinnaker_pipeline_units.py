@@ -1,0 +1,90 @@
+"""Units of the spinnaker-pipeline resource: the execution report (orca/clouddriver shapes) and strict decoding."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from harbor_image.errors import ResourceError
+from spinnaker_pipeline import report
+from spinnaker_pipeline.out import expand, expected_artifact_ids
+from spinnaker_pipeline.wire import decode_check, decode_out
+
+SOURCE = {"url": "https://gate.example.com", "application": "app", "pipeline": "deploy", "token": "t0k3n-secret"}
+
+
+def test_deployed_reads_outputs_from_the_context_too_and_keeps_digests() -> None:
+    # orca's PromoteManifestKatoOutputsTask writes the same keys to the stage context and its outputs
+    execution = {"stages": [{
+        "type": "deployManifest", "name": "Deploy c1", "refId": "d", "status": "SUCCEEDED",
+        "context": {
+            "account": "k8s-dev", "deploy.account.name": "k8s-dev",
+            "outputs.manifests": [{"kind": "ReplicaSet", "metadata": {"name": "app-v002", "namespace": "ns"},
+                                   "spec": {"template": {"spec": {
+                                       "initContainers": [{"image": "r.example.com/t/init:1"}],
+                                       "containers": [{"image": "r.example.com/t/app@sha256:" + "0" * 64}]}}}}],
+            "outputs.manifestNamesByNamespace": {"ns": ["replicaSet app-v002"]},
+            "outputs.boundArtifacts": [{"type": "docker/image", "name": "r.example.com/t/app",
+                                        "reference": "r.example.com/t/app@sha256:" + "0" * 64, "version": "1"},
+                                       {"type": "kubernetes/configMap", "name": "cfg", "reference": "cfg-v001"}],
+        },
+    }, {"type": "manualJudgment", "status": "SUCCEEDED", "context": {}}]}
+    (item,) = report.deployed(execution)
+    assert item["account"] == "k8s-dev"
+    assert item["manifests_by_namespace"] == {"ns": ["replicaSet app-v002"]}
+    assert item["images"] == [{"reference": "r.example.com/t/init:1", "digest": None},
+                              {"reference": "r.example.com/t/app@sha256:" + "0" * 64, "digest": "sha256:" + "0" * 64}]
+    assert [a["name"] for a in item["artifacts"]] == ["r.example.com/t/app"]
+
+
+def test_failure_text_uses_orca_exception_details_then_kato_task_messages() -> None:
+    stages = [{"type": "wait", "name": "Wait", "status": "SUCCEEDED", "context": {}},
+              {"type": "deployManifest", "name": "Deploy", "status": "TERMINAL",
+               "context": {"kato.tasks": [{"exception": {"message": "namespace  foo\nnot found"}}]}}]
+    expected = "stage 'Deploy' (deployManifest) TERMINAL: namespace foo not found"
+    assert report.failure_text({"stages": stages}) == expected
+    stages[1]["context"] = {"exception": {"details": {"error": "boom", "errors": ["a", "b"]}}}
+    assert report.failure_text({"stages": stages}).endswith("TERMINAL: a; b")
+    assert report.failure_text({"stages": stages[:1]}) is None
+
+
+def test_strip_secrets_replaces_values_of_secret_keys_only() -> None:
+    cleaned = report.strip_secrets({"trigger": {"parameters": {"dbPassword": "x", "api_key": "y", "name": "z"},
+                                                "credentials": "k8s-dev", "secretRef": ""},
+                                    "authorization": "Bearer abc"})
+    assert cleaned == {"trigger": {"parameters": {"dbPassword": "***", "api_key": "***", "name": "z"},
+                                   "credentials": "k8s-dev", "secretRef": ""}, "authorization": "***"}
+
+
+def test_times_are_iso_utc() -> None:
+    assert report.iso(1_700_000_000_000) == "2023-11-14T22:13:20Z"
+    assert report.iso(None) is None and report.iso(0) is None
+
+
+def test_decoding_normalises_statuses_and_parameters() -> None:
+    request = decode_check(json.dumps({"source": {**SOURCE, "statuses": ["succeeded", "SUCCEEDED", "terminal"]}}))
+    assert request.source.statuses == ("SUCCEEDED", "TERMINAL")
+    assert "t0k3n" not in repr(request.source)
+    out = decode_out(json.dumps({"source": SOURCE, "params": {"repository": "r.example.com/t/app",
+                                                              "digest": "sha256:" + "a" * 64,
+                                                              "parameters": {"replicas": 3, "env": "dev"}}}))
+    assert out.params.parameters == {"replicas": "3", "env": "dev"}
+    with pytest.raises(ResourceError, match=r"^source.client_cert: required for x509"):
+        decode_check(json.dumps({"source": {**SOURCE, "token": None, "client_key": "-----BEGIN PRIVATE KEY-----"}}))
+
+
+def test_build_metadata_expansion(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUILD_NAME", "12")
+    monkeypatch.setenv("BUILD_PIPELINE_NAME", "app")
+    monkeypatch.delenv("BUILD_JOB_NAME", raising=False)
+    assert expand("$BUILD_PIPELINE_NAME#${BUILD_NAME} $BUILD_JOB_NAME $HOME") == "app#12  $HOME"
+
+
+def test_expected_artifact_ids_follow_the_match_name_as_a_regex() -> None:
+    config = {"expectedArtifacts": [
+        {"id": "exact", "matchArtifact": {"type": "docker/image", "name": "r.example.com/t/app"}},
+        {"id": "pattern", "matchArtifact": {"type": "docker/image", "name": "r.example.com/t/.*"}},
+        {"id": "other", "matchArtifact": {"type": "docker/image", "name": "r.example.com/t/db"}},
+        {"id": "file", "matchArtifact": {"type": "github/file", "name": "x"}},
+    ]}
+    assert expected_artifact_ids(config, {"name": "r.example.com/t/app"}) == ["exact", "pattern"]
