@@ -171,6 +171,19 @@ def test_a_pipeline_shiplane_did_not_create_is_never_touched_without_adopt(
     assert state.pipelines["by-hand"]["shiplane"]["managedBy"].endswith("shiplane.yaml")
 
 
+def test_a_plan_with_only_skipped_objects_does_not_claim_everything_matches(
+        runner: Runner, gate_server: GateDouble) -> None:
+    assert runner("apply").code == 0
+    state = gate_server.state
+    key = next(k for k, p in state.pipelines.items() if (p["application"], p["name"]) == ("petclinic", "deploy-dev"))
+    state.pipelines[key] = {"id": key, "application": "petclinic", "name": "deploy-dev", "stages": []}  # by hand
+    plan = runner("plan", prune=True)
+    assert plan.code == 0 and titles(plan.stdout) == []
+    assert "! spinnaker pipeline petclinic/deploy-dev: not touched" in plan.stdout
+    assert "No changes: Spinnaker and Harbor match" not in plan.stdout
+    assert plan.stdout.splitlines()[-1].startswith("No changes to make, but 1 object(s) not touched")
+
+
 def test_another_fleets_pipelines_are_never_pruned(runner: Runner, gate_server: GateDouble) -> None:
     assert runner("apply").code == 0
     gate_server.state.pipelines["other"] = {"id": "other", "application": "petclinic", "name": "canary",

@@ -87,6 +87,14 @@ def test_bad_target_is_a_usage_error() -> None:
     assert "--target" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1"])
+def test_timeout_must_be_finite_and_positive(value: str) -> None:
+    # nan/inf passed `<= 0` and made every deadline (Gate, Harbor, Orca task waits) unbounded
+    result = shiplane("plan", str(EXAMPLE), f"--timeout={value}")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "--timeout" in result.stderr and "finite" in result.stderr
+
+
 # --- spin config ----------------------------------------------------------------------------------------------
 
 def test_spin_config_basic_auth_with_env_expansion(tmp_path: Path) -> None:
@@ -148,6 +156,18 @@ def test_bad_spin_configs_are_one_line_naming_the_setting(tmp_path: Path, text: 
     with pytest.raises(ShiplaneError) as caught:
         spinconfig.load(str(path), None, {})
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("where", ["--gate-url", "gate.endpoint"])
+def test_credentials_in_the_gate_url_are_refused_and_never_echoed(tmp_path: Path, where: str) -> None:
+    url = "http://deployer:Url-Pw-Secret-1@127.0.0.1:1/"
+    path = tmp_path / "config"
+    path.write_text(f"gate:\n  endpoint: {url}\n" if where == "gate.endpoint" else "")
+    with pytest.raises(ShiplaneError) as caught:
+        spinconfig.load(str(path), url if where == "--gate-url" else None, {})
+    text = str(caught.value)
+    assert where in text and "must not contain credentials" in text and "\n" not in text
+    assert "Url-Pw-Secret-1" not in text
 
 
 def test_spin_config_errors_never_echo_a_password(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ what it did or checked, so a CI log shows it; a render on a terminal also shows 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -127,8 +128,8 @@ def _reconcile(args: argparse.Namespace, stderr: TextIO) -> int:
     )
     if getattr(args, "parallel", 1) < 1:
         raise UsageError(f"--parallel {args.parallel}: give 1 or more")
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout}: give a number of seconds above 0")
+    if not math.isfinite(args.timeout) or args.timeout <= 0:  # nan/inf would make every wait unbounded
+        raise UsageError(f"--timeout {args.timeout}: give a finite number of seconds above 0")
     if args.command == "plan" or getattr(args, "dry_run", False):
         return reconcile.plan_command(options, sys.stdout, stderr)
     return reconcile.apply_command(options, sys.stdout, stderr)

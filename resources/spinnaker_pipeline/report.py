@@ -20,6 +20,7 @@ from spinnaker_pipeline.wire import Source
 REDACTED = "***"
 # keys whose values are never written out, wherever they appear in an execution
 SENSITIVE_KEY = re.compile(r"(?i)(password|passwd|secret|token|credential(?!s$)|private.?key|authorization|api.?key)")
+K8S_SECRET_FIELDS = ("data", "stringData")
 FAILED_STATUSES = ("TERMINAL", "STOPPED", "CANCELED", "FAILED_CONTINUE")
 
 
@@ -27,8 +28,12 @@ def strip_secrets(value: Any) -> Any:
     """A copy with the values of secret-looking keys replaced by ``***`` (the resource's own secrets are also
     redacted from the written text by the log's redaction)."""
     if isinstance(value, dict):
+        # a Kubernetes Secret manifest (a deployManifest stage's context and outputs hold the manifests it applied):
+        # its values sit under data/stringData, keys no name pattern catches
+        k8s_secret = value.get("kind") == "Secret" and isinstance(value.get("apiVersion"), str)
         return {
-            key: (REDACTED if isinstance(key, str) and SENSITIVE_KEY.search(key) and item not in (None, "", [], {})
+            key: (REDACTED if isinstance(key, str) and item not in (None, "", [], {}) and (
+                SENSITIVE_KEY.search(key) or (k8s_secret and key in K8S_SECRET_FIELDS))
                   else strip_secrets(item))
             for key, item in value.items()
         }

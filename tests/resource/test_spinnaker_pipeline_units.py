@@ -56,6 +56,23 @@ def test_strip_secrets_replaces_values_of_secret_keys_only() -> None:
                                    "credentials": "k8s-dev", "secretRef": ""}, "authorization": "***"}
 
 
+def test_strip_secrets_empties_kubernetes_secret_manifests() -> None:
+    # a deployManifest stage keeps the manifests it applied in its context and outputs; a Secret's values are under
+    # data/stringData, which no key pattern catches
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "type": "Opaque",
+              "data": {"url": "cG9zdGdyZXM6Ly91OnB3QGRi"}, "stringData": {"url": "postgres://u:pw@db"}}
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"mode": "dev"}}
+    execution = {"stages": [{"context": {"manifests": [secret, config_map]},
+                             "outputs": {"outputs.manifests": [secret]}}]}
+    text = json.dumps(report.strip_secrets(execution))
+    assert "cG9zdGdyZXM6Ly91OnB3QGRi" not in text and "postgres://u:pw@db" not in text
+    cleaned = report.strip_secrets(execution)["stages"][0]
+    manifest = cleaned["context"]["manifests"][0]
+    assert manifest["data"] == "***" and manifest["type"] == "Opaque"
+    assert cleaned["context"]["manifests"][1]["data"] == {"mode": "dev"}  # not a Secret: kept
+    assert cleaned["outputs"]["outputs.manifests"][0]["stringData"] == "***"
+
+
 def test_times_are_iso_utc() -> None:
     assert report.iso(1_700_000_000_000) == "2023-11-14T22:13:20Z"
     assert report.iso(None) is None and report.iso(0) is None

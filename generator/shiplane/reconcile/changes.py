@@ -104,6 +104,9 @@ class Plan:
         if self.changes:
             lines.append(f"Plan: {counts['create']} to create, {counts['update']} to update, "
                          f"{counts['delete']} to delete.")
+        elif self.skipped:  # the config is not matched: those objects stay as they are until someone acts
+            lines.append(f"No changes to make, but {len(self.skipped)} object(s) not touched (the lines with !): "
+                         "Spinnaker and Harbor do not fully match the fleet config.")
         else:
             lines.append("No changes: Spinnaker and Harbor match the fleet config.")
         return "\n".join(lines) + "\n"

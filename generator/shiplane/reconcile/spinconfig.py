@@ -111,8 +111,11 @@ def load(spin_config: str | None, gate_url: str | None, env: Mapping[str, str], 
         _check_keys(loaded, "", source)
         data = loaded or {}
     endpoint = gate_url or str((data.get("gate") or {}).get("endpoint") or "") or DEFAULT_ENDPOINT
+    field = "--gate-url" if gate_url else f"{source}: gate.endpoint"
+    if "@" in endpoint:  # user:password@host: never echoed, and spin keeps credentials under auth
+        raise ShiplaneError(f"{field}: must not contain credentials (user:password@); give them in the spin "
+                            "config's auth.basic")
     if not re.match(r"^https?://[^/\s]+", endpoint):
-        field = "--gate-url" if gate_url else f"{source}: gate.endpoint"
         raise ShiplaneError(f"{field}: {endpoint!r} is not an http(s) URL; give Gate's URL, e.g. https://gate:8084")
     auth_section = data.get("auth") or {}
     if not auth_section.get("enabled"):
