@@ -178,3 +178,19 @@ def test_the_readmes_links_resolve() -> None:
         if anchor:
             headings = re.findall(r"^#+ (.+)$", document.read_text(encoding="utf-8"), re.MULTILINE)
             assert anchor in {_slug(h) for h in headings}, f"README.md links to {target}#{anchor}: no such heading"
+
+
+def test_ci_run_stays_inside_the_ci_time_limit() -> None:
+    """Every timed step of .ci/run is bounded by what is left of SHIPLANE_CI_TOTAL_TIMEOUT (85 min: inside CI's 90
+    with time to unmount): the per-step limits alone (debootstrap 15 min, each README command 45, the suite 40) add
+    up to far more, and a hang used to outlast CI's limit, which kills without unmounting."""
+    script = CI_RUN.read_text(encoding="utf-8")
+    total = re.search(r"^TOTAL_TIMEOUT=\$\{SHIPLANE_CI_TOTAL_TIMEOUT:-(\d+)\}$", script, re.MULTILINE)
+    assert total and int(total.group(1)) + 30 <= 90 * 60 - 60
+    timed = re.findall(r"/usr/bin/timeout --kill-after=30 (\S+)", script)
+    assert len(timed) == 4 and all(arg == '"$(limit' for arg in timed), timed
+    function = re.search(r"^limit\(\) \{.*\}$", script, re.MULTILINE)
+    assert function
+    shell = f'START=$SECONDS; TOTAL_TIMEOUT=100; {function.group(0)}; limit 2700; limit 50; SECONDS=150; limit 2700'
+    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=True, timeout=10)
+    assert result.stdout.split() == ["100", "50", "1"]
