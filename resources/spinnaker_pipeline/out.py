@@ -24,6 +24,7 @@ from typing import Any
 
 from harbor_image.errors import ResourceError
 from harbor_image.log import Log
+from harbor_image.tagregex import BUDGET, BoundedRegex
 from harbor_image.wire import DIGEST_RE, REPOSITORY_RE, TAG_RE
 from spinnaker_gate import Gate
 from spinnaker_gate.executions import FINAL_STATUSES, get_execution, pipeline_config, trigger_pipeline
@@ -116,17 +117,31 @@ def expand(value: str) -> str:
 
 
 def expected_artifact_ids(config: dict[str, Any], artifact: dict[str, Any]) -> list[str]:
-    """Ids of the config's expected docker/image artifacts whose ``matchArtifact`` name matches the artifact."""
+    """Ids of the config's expected docker/image artifacts whose ``matchArtifact`` name matches the artifact.
+
+    The names are regular expressions from the pipeline config (kork ``ArtifactUtils``): they are matched within one
+    time budget (:class:`harbor_image.tagregex.BoundedRegex`), so a catastrophic pattern fails the put with one line
+    instead of spinning past every deadline.
+    """
     ids = []
+    remaining = BUDGET
     for expected in config.get("expectedArtifacts") or []:
         match = expected.get("matchArtifact") if isinstance(expected, dict) else None
         if not isinstance(match, dict) or match.get("type") not in (None, "", "docker/image"):
             continue
         name = match.get("name")
         try:
-            matches = not name or re.fullmatch(str(name), artifact["name"]) is not None
-        except re.error:
+            compiled = re.compile(str(name)) if name else None
+        except (re.error, RecursionError, OverflowError):
+            compiled = None
             matches = name == artifact["name"]
+        if compiled is not None:
+            field = f"pipeline config {config.get('name') or config.get('id')}: expectedArtifacts[].matchArtifact.name"
+            bounded = BoundedRegex(compiled, budget=max(remaining, 0.001), field=field)
+            matches = bounded.fullmatch(artifact["name"]) is not None
+            remaining = bounded.remaining
+        elif not name:
+            matches = True
         if matches and isinstance(expected.get("id"), str):
             ids.append(expected["id"])
     return ids

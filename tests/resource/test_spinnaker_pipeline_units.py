@@ -88,3 +88,19 @@ def test_expected_artifact_ids_follow_the_match_name_as_a_regex() -> None:
         {"id": "file", "matchArtifact": {"type": "github/file", "name": "x"}},
     ]}
     assert expected_artifact_ids(config, {"name": "r.example.com/t/app"}) == ["exact", "pattern"]
+
+
+def test_a_catastrophic_match_name_fails_within_the_budget_with_one_line() -> None:
+    # the pattern comes from the pipeline config (Gate): unbounded backtracking would spin past every deadline
+    import time
+
+    config = {"name": "deploy", "expectedArtifacts": [
+        {"id": "bad", "matchArtifact": {"type": "docker/image", "name": "(h|h|ar|a|r|b|o|.)*x$"}},
+    ]}
+    started = time.monotonic()
+    with pytest.raises(ResourceError) as caught:
+        expected_artifact_ids(config, {"name": "harbor.example.com/" + "a" * 26 + "/" + "b" * 34})
+    assert time.monotonic() - started < 15
+    message = str(caught.value)
+    assert "pipeline config deploy: expectedArtifacts[].matchArtifact.name" in message
+    assert "backtracks catastrophically" in message and "\n" not in message
