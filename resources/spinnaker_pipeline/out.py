@@ -25,7 +25,7 @@ from typing import Any
 from harbor_image.errors import ResourceError
 from harbor_image.log import Log
 from harbor_image.tagregex import BUDGET, BoundedRegex
-from harbor_image.wire import DIGEST_RE, REPOSITORY_RE, TAG_RE
+from harbor_image.wire import DIGEST_RE, REPOSITORY_RE, TAG_RE, shown
 from spinnaker_gate import Gate
 from spinnaker_gate.executions import FINAL_STATUSES, get_execution, pipeline_config, trigger_pipeline
 
@@ -56,7 +56,8 @@ def image_artifact(src: str, params: PutParams) -> dict[str, Any]:
     """The docker/image artifact; ResourceError naming the parameter when a value is missing or malformed."""
     if params.image_dir is not None and not os.path.isdir(os.path.join(src, params.image_dir)):
         raise ResourceError(
-            f"params.image_dir: {params.image_dir!r} is not a directory in the build; give the harbor-image step's name"
+            f"params.image_dir: {shown(params.image_dir)} is not a directory in the build; "
+            "give the harbor-image step's name"
         )
     repository, digest, tag = (_read(src, params, key) for key in ("repository", "digest", "tag"))
     origin = "params.image_dir" if params.image_dir else "params"
@@ -66,26 +67,28 @@ def image_artifact(src: str, params: PutParams) -> dict[str, Any]:
     if digest is None:
         raise ResourceError(f"params.digest: required (or params.image_dir with a digest file; {origin} has none)")
     if not DIGEST_RE.fullmatch(digest):
-        raise ResourceError(f"params.digest: {digest!r} is not a digest like sha256:<64 hex>")
+        raise ResourceError(f"params.digest: {shown(digest)} is not a digest like sha256:<64 hex>")
     if tag is not None and not TAG_RE.fullmatch(tag):
-        raise ResourceError(f"params.tag: {tag!r} is not a valid tag")
+        raise ResourceError(f"params.tag: {shown(tag)} is not a valid tag")
     first = repository.split("/", 1)[0]
     has_host = "/" in repository and ("." in first or ":" in first or first == "localhost")
     if params.registry is not None:
         if has_host:
-            raise ResourceError(f"params.registry: the repository {repository!r} already names a registry host; "
+            raise ResourceError(f"params.registry: the repository {shown(repository)} already names a registry host; "
                                 "remove params.registry")
         if not _HOST.fullmatch(params.registry):
-            raise ResourceError(f"params.registry: {params.registry!r} is not a registry host like harbor.example.com")
+            raise ResourceError(
+                f"params.registry: {shown(params.registry)} is not a registry host like harbor.example.com"
+            )
         repository = f"{params.registry.lower()}/{repository}"
     elif not has_host:
         raise ResourceError(
-            f"params.registry: required, the repository {repository!r} has no registry host; give the host the "
+            f"params.registry: required, the repository {shown(repository)} has no registry host; give the host the "
             "cluster pulls from (e.g. harbor.example.com)"
         )
     host, path = repository.split("/", 1)
     if not REPOSITORY_RE.fullmatch(path):
-        raise ResourceError(f"params.repository: {repository!r} is not host/project/name in lowercase")
+        raise ResourceError(f"params.repository: {shown(repository)} is not host/project/name in lowercase")
     artifact: dict[str, Any] = {
         "type": "docker/image",
         "customKind": False,

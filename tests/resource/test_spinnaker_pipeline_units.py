@@ -104,3 +104,34 @@ def test_a_catastrophic_match_name_fails_within_the_budget_with_one_line() -> No
     message = str(caught.value)
     assert "pipeline config deploy: expectedArtifacts[].matchArtifact.name" in message
     assert "backtracks catastrophically" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ('{"source": ' * 1000 + "1" + "}" * 1000, "stdin: the JSON payload is nested too deeply"),
+        ("[" * 1000 + "]" * 1000, "stdin: the JSON payload is nested too deeply"),
+        (json.dumps({"source": {**SOURCE, "url": "https://gate:abc"}}), "source.url: 'https://gate:abc' is not a"),
+        (json.dumps({"source": {**SOURCE, "url": "https://gate:99999"}}), "source.url: 'https://gate:99999' is not a"),
+        (json.dumps({"source": {**SOURCE, "url": "http://[::1"}}), "source.url: 'http://[::1' is not a valid URL"),
+        (json.dumps({"source": {**SOURCE, "url": "https://gate:0"}}), "source.url: port 0 in"),
+        (json.dumps({"source": {**SOURCE, "url": "https://" + "a" * 70 + ".com"}}), "is not a valid host name"),
+        (json.dumps({"source": SOURCE, "version": {"id": "x" * 5000}}), "version.id: 'xxxxx"),
+        (json.dumps({"source": {**SOURCE, "statuses": ["X" * 500]}}), "source.statuses[0]: 'XXXX"),
+    ],
+)
+def test_bad_input_is_one_short_line_naming_the_key(payload: str, expected: str) -> None:
+    with pytest.raises(ResourceError) as caught:
+        decode_check(payload)
+    message = str(caught.value)
+    assert message.startswith(expected) or expected in message
+    assert "\n" not in message and len(message) < 400
+
+
+def test_echoed_parameter_names_are_escaped_and_cut() -> None:
+    params = {"repository": "h.io/p/n", "digest": "sha256:" + "a" * 64, "parameters": {"\x1b[31mk\n" + "z" * 400: [1]}}
+    with pytest.raises(ResourceError) as caught:
+        decode_out(json.dumps({"source": SOURCE, "params": params}))
+    message = str(caught.value)
+    assert message.startswith("params.parameters.\\x1b[31mk\\x0az")
+    assert "\x1b" not in message and "\n" not in message and len(message) < 200
