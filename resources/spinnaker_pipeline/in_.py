@@ -14,7 +14,7 @@ from typing import Any
 
 from harbor_image.errors import ResourceError
 from harbor_image.log import Log
-from harbor_image.wire import shown
+from harbor_image.wire import plain, shown
 from spinnaker_gate import Gate
 from spinnaker_gate.executions import get_execution
 
@@ -52,7 +52,7 @@ def run(source: Source, version: Version, dest: str, log: Log, gate: Gate) -> di
             f"not source.application {shown(source.application)}"
         )
     write_files(dest, execution, log)
-    log.info(f"execution {version.id}: {execution.get('status')}")
+    log.info(f"execution {version.id}: {plain(str(execution.get('status')), 60)}")
     out = result(source, execution)
     out["version"] = version.to_json()  # Concourse expects the version it asked for
     return out

@@ -25,7 +25,7 @@ from typing import Any
 from harbor_image.errors import ResourceError
 from harbor_image.log import Log
 from harbor_image.tagregex import BUDGET, BoundedRegex
-from harbor_image.wire import DIGEST_RE, REPOSITORY_RE, TAG_RE, shown
+from harbor_image.wire import DIGEST_RE, REPOSITORY_RE, TAG_RE, plain, shown
 from spinnaker_gate import Gate
 from spinnaker_gate.executions import FINAL_STATUSES, get_execution, pipeline_config, trigger_pipeline
 
@@ -159,15 +159,15 @@ def wait_for(gate: Gate, execution_id: str, params: PutParams, log: Log,
         execution = get_execution(gate, execution_id)
         status = str(execution.get("status"))
         if status != last:
-            log.info(f"execution {execution_id}: {status}")
+            log.info(f"execution {execution_id}: {plain(status, 60)}")
             last = status
         if status in FINAL_STATUSES:
             return execution
         remaining = give_up - time.monotonic()
         if remaining <= 0:
             raise ResourceError(
-                f"execution {execution_id} is still {status} after params.timeout {params.timeout_text}; it keeps "
-                "running in Spinnaker — raise params.timeout or follow it there"
+                f"execution {execution_id} is still {plain(status, 60)} after params.timeout {params.timeout_text}; "
+                "it keeps running in Spinnaker — raise params.timeout or follow it there"
             )
         sleep(min(params.poll_interval, remaining))
 
@@ -194,8 +194,9 @@ def run(request: OutRequest, src: str, log: Log, gate: Gate) -> dict[str, Any]:
         return result(source, execution)
     execution = wait_for(gate, execution_id, params, log)
     if execution.get("status") != "SUCCEEDED":
-        failure = report.failure_text(execution) or "no failed stage recorded"
+        failure = report.failure_text(execution, log.redactor) or "no failed stage recorded"
         raise ResourceError(
-            f"execution {execution_id} ended {execution.get('status')}: {failure}" + (f"; see {link}" if link else "")
+            f"execution {execution_id} ended {plain(str(execution.get('status')), 60)}: {failure}"
+            + (f"; see {link}" if link else "")
         )
     return result(source, execution)

@@ -135,3 +135,40 @@ def test_echoed_parameter_names_are_escaped_and_cut() -> None:
     message = str(caught.value)
     assert message.startswith("params.parameters.\\x1b[31mk\\x0az")
     assert "\x1b" not in message and "\n" not in message and len(message) < 200
+
+
+def test_cli_output_is_redacted_and_an_error_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # metadata carries Gate's text (a stage error may echo anything); an execution's status may hold a newline
+    import io
+
+    from spinnaker_pipeline import cli
+
+    payload = json.dumps({"source": SOURCE})
+    monkeypatch.setattr("sys.stdin", io.StringIO(payload))
+    leaked = [{"name": "failure", "value": "stage deploy: token t0k3n-secret refused"}]
+    assert cli._main("in", ["in", "/tmp"], lambda _t, _a, _l: {"metadata": leaked}) == 0
+    out, _err = capsys.readouterr()
+    assert "t0k3n-secret" not in out and json.loads(out)["metadata"][0]["value"].endswith("token *** refused")
+
+    def fails(_text: str, _argv: list[str], _log: object) -> None:
+        raise ResourceError("execution EX1 is still RUNNING\n\x1b[31mFAKE after params.timeout 2s")
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(payload))
+    assert cli._main("out", ["out", "/tmp"], fails) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "out: execution EX1 is still RUNNING\\n\\x1b[31mFAKE after params.timeout 2s\n"
+
+
+def test_failure_text_is_redacted_before_it_is_cut() -> None:
+    from shiplane_http import Redactor
+
+    redactor = Redactor()
+    redactor.add("correct horse  battery staple")
+    for filler in range(560, 600):
+        execution = {"stages": [{"name": "d", "type": "deployManifest", "status": "TERMINAL", "context": {
+            "exception": {"details": {"error": "x" * filler + " pw=correct horse  battery staple"}}}}]}
+        text = report.failure_text(execution, redactor) or ""
+        assert "pw=cor" not in text and "battery" not in text
