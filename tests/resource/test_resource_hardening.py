@@ -169,7 +169,7 @@ def test_a_dripping_http10_body_is_cut_at_the_request_budget() -> None:
     stop = threading.Event()
 
     class Drip(http.server.BaseHTTPRequestHandler):  # answers HTTP/1.0
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Length", "10000000")
             self.end_headers()
