@@ -86,3 +86,23 @@ def test_unreachable_gate_names_the_setting() -> None:
     gate_client = client(url, GateAuth(), url_field="source.url", attempts=2)
     with pytest.raises(GateError, match=r"cannot reach Gate .* check source.url"):
         gate_client.request("GET", "/auth/user")
+
+
+@pytest.mark.parametrize("filler", [200, *range(255, 290)])
+def test_a_password_gate_echoes_at_the_cut_is_not_printed_in_part(filler: int) -> None:
+    """Redaction comes before the cut: a password straddling the 300-character limit leaks not even its start,
+    and one with a double space Gate echoed is redacted whole."""
+    import json
+
+    from shiplane_http import Response
+
+    password = "correct horse  battery staple"
+    stream = io.StringIO()
+    gate_client = client("https://127.0.0.1:1", GateAuth(username="alice", password=password), stream)
+    body = json.dumps({"error": "Unauthorized", "message": "x" * filler + " pw=" + password}).encode()
+    problem = str(gate_client.fail(Response(401, {}, body), "reading the user"))
+    if filler == 200:
+        assert "pw=***" in problem
+    for size in range(3, len(password) + 1):
+        assert " pw=" + password[:size] not in problem
+    assert "corr" not in problem and "battery" not in problem

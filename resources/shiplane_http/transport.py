@@ -247,6 +247,9 @@ class Transport:
                     conn.sock.settimeout(conn.timeout)
                 self.requests += 1
                 conn.request(method, target, body=payload, headers=send_headers)
+                # http.client drops conn.sock when the answer says it closes the connection (HTTP/1.0,
+                # Connection: close) while the body is still read from it: the watchdog keeps its own reference
+                watchdog.sock = conn.sock
                 raw = conn.getresponse()
                 data = _read_body(raw, max_bytes, watchdog)
                 response = Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data)
@@ -328,6 +331,7 @@ class _Watchdog:
 
     def __init__(self, conn: http.client.HTTPConnection, budget: float) -> None:
         self.fired = False
+        self.sock: socket.socket | None = None
         self._conn = conn
         self._timer = threading.Timer(budget, self._fire)
         self._timer.daemon = True
@@ -335,7 +339,7 @@ class _Watchdog:
 
     def _fire(self) -> None:
         self.fired = True
-        sock = self._conn.sock
+        sock = self._conn.sock or self.sock
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)

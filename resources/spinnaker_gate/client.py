@@ -11,7 +11,7 @@ import json
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from shiplane_http import Response, Transport, TransportError
+from shiplane_http import Redactor, Response, Transport, TransportError
 
 from spinnaker_gate.auth import GateAuth
 
@@ -34,9 +34,15 @@ class GateLog(Protocol):
     def add_secret(self, secret: str | None, username: str | None = None) -> None: ...
 
 
-def gate_error_text(body: bytes, limit: int = 300) -> str:
-    """Gate's ``message`` (or ``error``) from a kork-web error body, else the raw text, on one line."""
+def gate_error_text(body: bytes, limit: int = 300, redactor: Redactor | None = None) -> str:
+    """Gate's ``message`` (or ``error``) from a kork-web error body, else the raw text, on one line.
+
+    With ``redactor`` the whole raw body is redacted first, then collapsed, escaped and cut
+    (:meth:`Redactor.one_line`), so a secret Gate echoes is never printed, not even its first characters at the cut.
+    """
     raw = body.decode("utf-8", "replace")
+    if redactor is not None:
+        raw = redactor.redact(raw)
     text = raw
     try:
         document = json.loads(raw)
@@ -46,6 +52,8 @@ def gate_error_text(body: bytes, limit: int = 300) -> str:
         parts = [str(document[key]) for key in ("error", "message") if isinstance(document.get(key), str | int)]
         if parts:
             text = ": ".join(dict.fromkeys(parts))
+    if redactor is not None:
+        return redactor.one_line(text, limit) or "(empty body)"
     flat = " ".join(text.split()) or "(empty body)"
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
@@ -73,10 +81,14 @@ class Gate:
         self.url = url.rstrip("/")
         self.auth = auth
         self.log = log
+        # Gate's error bodies are redacted here, before they are cut, as well as by the log when printed
+        self.redactor = Redactor()
         for secret in auth.secrets():
             log.add_secret(secret)
+            self.redactor.add(secret)
         if auth.username is not None and auth.password is not None:
             log.add_secret(auth.password, auth.username)
+            self.redactor.add(auth.password, auth.username)
         parts = urlsplit(self.url)
         # Gate behind a reverse proxy at a path (https://spinnaker.example.com/gate): that prefix goes on every path
         self._prefix = parts.path.rstrip("/")
@@ -128,7 +140,7 @@ class Gate:
 
     def fail(self, response: Response, what: str) -> GateError:
         """The GateError for an unexpected answer, with Gate's message and what to do."""
-        detail = gate_error_text(response.body)
+        detail = gate_error_text(response.body, redactor=self.redactor)
         status = response.status
         if status == 401:
             hint = (

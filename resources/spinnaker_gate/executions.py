@@ -183,7 +183,7 @@ def trigger_pipeline(
                 raise GateError(f"{what}: Gate answered {response.status} without a /pipelines/<id> ref")
             return execution_id
         if response.status in (429, 502, 503, 504):
-            last_problem = f"Gate answered {response.status} ({gate_error_text(response.body)})"
+            last_problem = f"Gate answered {response.status} ({gate_error_text(response.body, redactor=gate.redactor)})"
             continue
         if response.status >= 500:
             # orca may have started the execution before something behind Gate failed: look before failing

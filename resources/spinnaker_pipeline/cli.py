@@ -28,6 +28,22 @@ GET_DEADLINE = 300.0
 PUT_ALLOWANCE = 300.0  # on top of params.timeout: the trigger, its lookups and the last reads
 
 
+def _one_line(message: str) -> str:
+    """An error is one line: a newline Gate put into an id, status or stage error is shown escaped."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _redacted(value: Any, log: Log) -> Any:
+    """The response with every string redacted (metadata carries Gate's text: stage errors, users, names)."""
+    if isinstance(value, str):
+        return log.redact(value)
+    if isinstance(value, list):
+        return [_redacted(item, log) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item, log) for key, item in value.items()}
+    return value
+
+
 def _main(name: str, argv: list[str], body: Callable[[str, list[str], Log], Any]) -> int:
     from spinnaker_gate.client import GateError  # noqa: PLC0415
 
@@ -40,21 +56,21 @@ def _main(name: str, argv: list[str], body: Callable[[str, list[str], Log], Any]
         for secret, username in secrets_of(text):
             log.add_secret(secret, username)
         with contextlib.redirect_stdout(sys.stderr):
-            result = body(text, argv, log)
+            result = _redacted(body(text, argv, log), log)
         real_stdout.write(json.dumps(result) + "\n")
         real_stdout.flush()
         return 0
     except UsageError as problem:
-        log.info(f"{name}: {problem}")
+        log.info(_one_line(f"{name}: {problem}"))
         return 2
     except (ResourceError, GateError) as problem:
-        log.info(f"{name}: {problem}")
+        log.info(_one_line(f"{name}: {problem}"))
         return 1
     except KeyboardInterrupt:
         log.info(f"{name}: interrupted")
         return 130
     except Exception as problem:  # a bug: still one redacted line, the traceback only with debug
-        log.info(f"{name}: internal error: {type(problem).__name__}: {problem}")
+        log.info(_one_line(f"{name}: internal error: {type(problem).__name__}: {problem}"))
         if log.debug_enabled:
             log.info("".join(traceback.format_exception(problem)))
         return 1

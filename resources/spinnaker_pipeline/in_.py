@@ -14,6 +14,7 @@ from typing import Any
 
 from harbor_image.errors import ResourceError
 from harbor_image.log import Log
+from harbor_image.wire import plain, shown
 from spinnaker_gate import Gate
 from spinnaker_gate.executions import get_execution
 
@@ -47,11 +48,11 @@ def run(source: Source, version: Version, dest: str, log: Log, gate: Gate) -> di
     execution = get_execution(gate, version.id)
     if execution.get("application") not in (None, source.application):
         raise ResourceError(
-            f"version.id: execution {version.id} belongs to application {execution.get('application')!r}, "
-            f"not source.application {source.application!r}"
+            f"version.id: execution {version.id} belongs to application {shown(execution.get('application'))}, "
+            f"not source.application {shown(source.application)}"
         )
     write_files(dest, execution, log)
-    log.info(f"execution {version.id}: {execution.get('status')}")
+    log.info(f"execution {version.id}: {plain(str(execution.get('status')), 60)}")
     out = result(source, execution)
     out["version"] = version.to_json()  # Concourse expects the version it asked for
     return out

@@ -24,7 +24,8 @@ from typing import Any
 
 from harbor_image.errors import ResourceError
 from harbor_image.log import Log
-from harbor_image.wire import DIGEST_RE, REPOSITORY_RE, TAG_RE
+from harbor_image.tagregex import BUDGET, BoundedRegex
+from harbor_image.wire import DIGEST_RE, REPOSITORY_RE, TAG_RE, plain, shown
 from spinnaker_gate import Gate
 from spinnaker_gate.executions import FINAL_STATUSES, get_execution, pipeline_config, trigger_pipeline
 
@@ -55,7 +56,8 @@ def image_artifact(src: str, params: PutParams) -> dict[str, Any]:
     """The docker/image artifact; ResourceError naming the parameter when a value is missing or malformed."""
     if params.image_dir is not None and not os.path.isdir(os.path.join(src, params.image_dir)):
         raise ResourceError(
-            f"params.image_dir: {params.image_dir!r} is not a directory in the build; give the harbor-image step's name"
+            f"params.image_dir: {shown(params.image_dir)} is not a directory in the build; "
+            "give the harbor-image step's name"
         )
     repository, digest, tag = (_read(src, params, key) for key in ("repository", "digest", "tag"))
     origin = "params.image_dir" if params.image_dir else "params"
@@ -65,26 +67,28 @@ def image_artifact(src: str, params: PutParams) -> dict[str, Any]:
     if digest is None:
         raise ResourceError(f"params.digest: required (or params.image_dir with a digest file; {origin} has none)")
     if not DIGEST_RE.fullmatch(digest):
-        raise ResourceError(f"params.digest: {digest!r} is not a digest like sha256:<64 hex>")
+        raise ResourceError(f"params.digest: {shown(digest)} is not a digest like sha256:<64 hex>")
     if tag is not None and not TAG_RE.fullmatch(tag):
-        raise ResourceError(f"params.tag: {tag!r} is not a valid tag")
+        raise ResourceError(f"params.tag: {shown(tag)} is not a valid tag")
     first = repository.split("/", 1)[0]
     has_host = "/" in repository and ("." in first or ":" in first or first == "localhost")
     if params.registry is not None:
         if has_host:
-            raise ResourceError(f"params.registry: the repository {repository!r} already names a registry host; "
+            raise ResourceError(f"params.registry: the repository {shown(repository)} already names a registry host; "
                                 "remove params.registry")
         if not _HOST.fullmatch(params.registry):
-            raise ResourceError(f"params.registry: {params.registry!r} is not a registry host like harbor.example.com")
+            raise ResourceError(
+                f"params.registry: {shown(params.registry)} is not a registry host like harbor.example.com"
+            )
         repository = f"{params.registry.lower()}/{repository}"
     elif not has_host:
         raise ResourceError(
-            f"params.registry: required, the repository {repository!r} has no registry host; give the host the "
+            f"params.registry: required, the repository {shown(repository)} has no registry host; give the host the "
             "cluster pulls from (e.g. harbor.example.com)"
         )
     host, path = repository.split("/", 1)
     if not REPOSITORY_RE.fullmatch(path):
-        raise ResourceError(f"params.repository: {repository!r} is not host/project/name in lowercase")
+        raise ResourceError(f"params.repository: {shown(repository)} is not host/project/name in lowercase")
     artifact: dict[str, Any] = {
         "type": "docker/image",
         "customKind": False,
@@ -116,17 +120,31 @@ def expand(value: str) -> str:
 
 
 def expected_artifact_ids(config: dict[str, Any], artifact: dict[str, Any]) -> list[str]:
-    """Ids of the config's expected docker/image artifacts whose ``matchArtifact`` name matches the artifact."""
+    """Ids of the config's expected docker/image artifacts whose ``matchArtifact`` name matches the artifact.
+
+    The names are regular expressions from the pipeline config (kork ``ArtifactUtils``): they are matched within one
+    time budget (:class:`harbor_image.tagregex.BoundedRegex`), so a catastrophic pattern fails the put with one line
+    instead of spinning past every deadline.
+    """
     ids = []
+    remaining = BUDGET
     for expected in config.get("expectedArtifacts") or []:
         match = expected.get("matchArtifact") if isinstance(expected, dict) else None
         if not isinstance(match, dict) or match.get("type") not in (None, "", "docker/image"):
             continue
         name = match.get("name")
         try:
-            matches = not name or re.fullmatch(str(name), artifact["name"]) is not None
-        except re.error:
+            compiled = re.compile(str(name)) if name else None
+        except (re.error, RecursionError, OverflowError):
+            compiled = None
             matches = name == artifact["name"]
+        if compiled is not None:
+            field = f"pipeline config {config.get('name') or config.get('id')}: expectedArtifacts[].matchArtifact.name"
+            bounded = BoundedRegex(compiled, budget=max(remaining, 0.001), field=field)
+            matches = bounded.fullmatch(artifact["name"]) is not None
+            remaining = bounded.remaining
+        elif not name:
+            matches = True
         if matches and isinstance(expected.get("id"), str):
             ids.append(expected["id"])
     return ids
@@ -141,15 +159,15 @@ def wait_for(gate: Gate, execution_id: str, params: PutParams, log: Log,
         execution = get_execution(gate, execution_id)
         status = str(execution.get("status"))
         if status != last:
-            log.info(f"execution {execution_id}: {status}")
+            log.info(f"execution {execution_id}: {plain(status, 60)}")
             last = status
         if status in FINAL_STATUSES:
             return execution
         remaining = give_up - time.monotonic()
         if remaining <= 0:
             raise ResourceError(
-                f"execution {execution_id} is still {status} after params.timeout {params.timeout_text}; it keeps "
-                "running in Spinnaker — raise params.timeout or follow it there"
+                f"execution {execution_id} is still {plain(status, 60)} after params.timeout {params.timeout_text}; "
+                "it keeps running in Spinnaker — raise params.timeout or follow it there"
             )
         sleep(min(params.poll_interval, remaining))
 
@@ -176,8 +194,9 @@ def run(request: OutRequest, src: str, log: Log, gate: Gate) -> dict[str, Any]:
         return result(source, execution)
     execution = wait_for(gate, execution_id, params, log)
     if execution.get("status") != "SUCCEEDED":
-        failure = report.failure_text(execution) or "no failed stage recorded"
+        failure = report.failure_text(execution, log.redactor) or "no failed stage recorded"
         raise ResourceError(
-            f"execution {execution_id} ended {execution.get('status')}: {failure}" + (f"; see {link}" if link else "")
+            f"execution {execution_id} ended {plain(str(execution.get('status')), 60)}: {failure}"
+            + (f"; see {link}" if link else "")
         )
     return result(source, execution)

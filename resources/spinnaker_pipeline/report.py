@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from shiplane_http import Redactor
+
 from spinnaker_pipeline.wire import Source
 
 REDACTED = "***"
@@ -157,11 +159,13 @@ def _stage_error(stage: dict[str, Any]) -> str | None:
     return None
 
 
-def failure_text(execution: dict[str, Any]) -> str | None:
-    """The first failed stage and its error, on one line; None when no stage failed."""
+def failure_text(execution: dict[str, Any], redactor: Redactor | None = None) -> str | None:
+    """The first failed stage and its error, on one line; None when no stage failed.
+
+    With ``redactor`` the whole text is redacted before it is collapsed and cut (:meth:`Redactor.one_line`)."""
     for stage in execution.get("stages") or []:
         if isinstance(stage, dict) and stage.get("status") in FAILED_STATUSES:
             detail = _stage_error(stage) or "no error recorded"
             text = f"stage {stage.get('name')!r} ({stage.get('type')}) {stage.get('status')}: {detail}"
-            return " ".join(text.split())[:600]
+            return (redactor or Redactor()).one_line(text, 600)
     return None

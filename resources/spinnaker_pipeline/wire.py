@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from harbor_image.errors import ResourceError
-from harbor_image.wire import DIGEST_RE, TAG_RE, _Object, parse_duration
+from harbor_image.wire import DIGEST_RE, TAG_RE, _Object, parse_duration, plain, shown
 from spinnaker_gate.auth import GateAuth
 from spinnaker_gate.executions import ALL_STATUSES, FINAL_STATUSES
 
@@ -43,6 +43,7 @@ PUT_PARAM_KEYS = (
     "poll_interval",
 )
 VERSION_KEYS = ("id", "start_time")
+MAX_ID = 128  # orca's execution ids are 26-character ULIDs; a longer one is not an id (and would flood messages)
 
 
 class Source(NamedTuple):
@@ -100,7 +101,7 @@ def secrets_of(text: str) -> list[tuple[str, str | None]]:
     """(secret, username) pairs found in a raw payload, for redaction before strict decoding can echo anything."""
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # decoding reports it, naming the problem
         return []
     source = document.get("source") if isinstance(document, dict) else None
     if not isinstance(source, dict):
@@ -121,9 +122,26 @@ def _url(src: _Object, key: str, insecure: bool, required: bool) -> str | None:
     text = text.strip()
     if "@" in text:
         raise ResourceError(f"source.{key}: must not contain credentials; use source.username and source.password")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ResourceError(f"source.{key}: {text!r} is not an http(s) URL; write it like https://gate.example.com")
+    try:
+        parts = urlsplit(text)
+        port, hostname = parts.port, parts.hostname
+    except ValueError as problem:
+        raise ResourceError(
+            f"source.{key}: {shown(text)} is not a valid URL ({plain(str(problem), 80)}); "
+            "write it like https://gate.example.com"
+        ) from None
+    if parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment:
+        raise ResourceError(f"source.{key}: {shown(text)} is not an http(s) URL; write it like https://gate.example.com")
+    if port == 0:
+        raise ResourceError(f"source.{key}: port 0 in {shown(text)} is not a port; use 1-65535 or leave it out")
+    if ":" not in hostname:  # a name (IPv6 literals are checked by urlsplit)
+        try:
+            hostname.encode("idna")
+        except UnicodeError:
+            raise ResourceError(
+                f"source.{key}: the host {shown(hostname, 60)} is not a valid host name "
+                "(each label 1-63 characters, 253 in all)"
+            ) from None
     if key == "url" and parts.scheme == "http" and not insecure:
         raise ResourceError("source.url: plain http sends credentials in clear; use https, or set insecure: true")
     return text.rstrip("/")
@@ -162,7 +180,7 @@ def _source(value: Any) -> Source:
     for index, status in enumerate(statuses):
         if status.upper() not in ALL_STATUSES:
             raise ResourceError(
-                f"source.statuses[{index}]: {status!r} is not an execution status; use {', '.join(ALL_STATUSES)}"
+                f"source.statuses[{index}]: {shown(status)} is not an execution status; use {', '.join(ALL_STATUSES)}"
             )
     ca_certs = src.strings("ca_certs")
     for index, pem in enumerate(ca_certs):
@@ -189,14 +207,22 @@ def _version(value: Any, required: bool) -> Version | None:
     obj = _Object(value, "version", VERSION_KEYS)
     execution_id = obj.string("id", required=True)
     assert execution_id is not None
+    if len(execution_id.strip()) > MAX_ID:
+        raise ResourceError(
+            f"version.id: {shown(execution_id)} is not an execution id (at most {MAX_ID} characters; orca's are 26)"
+        )
     return Version(execution_id.strip(), obj.string("start_time"))
 
 
 def _payload(text: str, allowed: tuple[str, ...]) -> _Object:
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise ResourceError('stdin: the JSON payload is nested too deeply; Concourse sends {"source": …}') from None
     except ValueError as problem:
-        raise ResourceError(f'stdin: not a JSON payload ({problem}); Concourse sends {{"source": …}}') from None
+        raise ResourceError(
+            f'stdin: not a JSON payload ({plain(str(problem), 120)}); Concourse sends {{"source": …}}'
+        ) from None
     payload = _Object(document, "payload", allowed)
     if payload.value.get("source") is None:
         raise ResourceError("source: required (the resource's source configuration)")
@@ -222,9 +248,9 @@ def _duration(params: _Object, key: str, default: str) -> tuple[float, str]:
     try:
         seconds = parse_duration(text)
     except ValueError:
-        raise ResourceError(f"params.{key}: {text!r} is not a duration; write it like 30m, 90s or 1h") from None
+        raise ResourceError(f"params.{key}: {shown(text)} is not a duration; write it like 30m, 90s or 1h") from None
     if seconds <= 0:
-        raise ResourceError(f"params.{key}: must be more than 0 (got {text!r})")
+        raise ResourceError(f"params.{key}: must be more than 0 (got {shown(text)})")
     return seconds, text
 
 
@@ -237,9 +263,9 @@ def decode_out(text: str) -> OutRequest:
         if value is not None and not value.strip():
             raise ResourceError(f"params.{key}: must not be empty; remove it or give a value")
     if values["digest"] is not None and not DIGEST_RE.fullmatch(values["digest"].strip()):
-        raise ResourceError(f"params.digest: {values['digest']!r} is not a digest like sha256:<64 hex>")
+        raise ResourceError(f"params.digest: {shown(values['digest'])} is not a digest like sha256:<64 hex>")
     if values["tag"] is not None and not TAG_RE.fullmatch(values["tag"].strip()):
-        raise ResourceError(f"params.tag: {values['tag']!r} is not a valid tag (letters, digits, '_', '.', '-')")
+        raise ResourceError(f"params.tag: {shown(values['tag'])} is not a valid tag (letters, digits, '_', '.', '-')")
     raw_parameters = params.value.get("parameters")
     parameters: dict[str, str] = {}
     if raw_parameters is not None:
@@ -247,13 +273,18 @@ def decode_out(text: str) -> OutRequest:
             raise ResourceError("params.parameters: must be an object of pipeline parameter names to values")
         for name, value in raw_parameters.items():
             if isinstance(value, bool) or not isinstance(value, str | int | float):
-                raise ResourceError(f"params.parameters.{name}: must be a string (Spinnaker parameters are strings)")
+                raise ResourceError(
+                    f"params.parameters.{plain(str(name), 60)}: must be a string (Spinnaker parameters are strings)"
+                )
+            if isinstance(value, str) and any("\ud800" <= char <= "\udfff" for char in value):
+                raise ResourceError(f"params.parameters.{plain(str(name), 60)}: contains a lone surrogate; not text")
             parameters[str(name)] = value if isinstance(value, str) else json.dumps(value)
     timeout, timeout_text = _duration(params, "timeout", "30m")
     poll_interval, _ = _duration(params, "poll_interval", "10s")
     wait = params.boolean("wait", False)
     if not wait and (params.has("timeout") or params.has("poll_interval")):
-        raise ResourceError("params.timeout: only applies with wait: true; add wait: true or remove it")
+        key = "timeout" if params.has("timeout") else "poll_interval"
+        raise ResourceError(f"params.{key}: only applies with wait: true; add wait: true or remove it")
     strip = {key: (value.strip() if value is not None else None) for key, value in values.items()}
     return OutRequest(
         source,

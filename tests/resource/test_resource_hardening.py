@@ -157,6 +157,48 @@ def test_fault_server_answers_end_in_one_line_within_the_deadline(kind: str, tmp
     assert elapsed < DEADLINE + 6, f"{kind} took {elapsed:.1f}s"
 
 
+def test_a_dripping_http10_body_is_cut_at_the_request_budget() -> None:
+    # an HTTP/1.0 answer (or Connection: close) makes http.client drop conn.sock while the body is still read from
+    # it; the watchdog must still reach the socket, or a drip keeps the read alive far past every budget
+    import http.server
+    import threading
+
+    from harbor_image.log import Log
+    from shiplane_http import Transport, TransportError
+
+    stop = threading.Event()
+
+    class Drip(http.server.BaseHTTPRequestHandler):  # answers HTTP/1.0
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "10000000")
+            self.end_headers()
+            while not stop.wait(0.5):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        transport = Transport(f"http://127.0.0.1:{server.server_address[1]}", Log(io.StringIO()),
+                              time.monotonic() + 60, service="Gate", url_field="source.url",
+                              ca_field="source.ca_certs", attempts=1, request_timeout=2.0)
+        started = time.monotonic()
+        with pytest.raises(TransportError) as caught:
+            transport.request("GET", "/x")
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+    assert "no complete answer within 2s" in str(caught.value)
+    assert elapsed < 10, f"took {elapsed:.1f}s"
+
+
 def test_429_give_up_says_how_many_attempts_and_what_retry_after_asked(tmp_path: Path) -> None:
     server = FaultServer(Fault("status", status=429, headers={"Retry-After": "0"}, body=b"{}"))
     try:

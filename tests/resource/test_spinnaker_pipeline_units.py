@@ -105,3 +105,87 @@ def test_expected_artifact_ids_follow_the_match_name_as_a_regex() -> None:
         {"id": "file", "matchArtifact": {"type": "github/file", "name": "x"}},
     ]}
     assert expected_artifact_ids(config, {"name": "r.example.com/t/app"}) == ["exact", "pattern"]
+
+
+def test_a_catastrophic_match_name_fails_within_the_budget_with_one_line() -> None:
+    # the pattern comes from the pipeline config (Gate): unbounded backtracking would spin past every deadline
+    import time
+
+    config = {"name": "deploy", "expectedArtifacts": [
+        {"id": "bad", "matchArtifact": {"type": "docker/image", "name": "(h|h|ar|a|r|b|o|.)*x$"}},
+    ]}
+    started = time.monotonic()
+    with pytest.raises(ResourceError) as caught:
+        expected_artifact_ids(config, {"name": "harbor.example.com/" + "a" * 26 + "/" + "b" * 34})
+    assert time.monotonic() - started < 15
+    message = str(caught.value)
+    assert "pipeline config deploy: expectedArtifacts[].matchArtifact.name" in message
+    assert "backtracks catastrophically" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ('{"source": ' * 1000 + "1" + "}" * 1000, "stdin: the JSON payload is nested too deeply"),
+        ("[" * 1000 + "]" * 1000, "stdin: the JSON payload is nested too deeply"),
+        (json.dumps({"source": {**SOURCE, "url": "https://gate:abc"}}), "source.url: 'https://gate:abc' is not a"),
+        (json.dumps({"source": {**SOURCE, "url": "https://gate:99999"}}), "source.url: 'https://gate:99999' is not a"),
+        (json.dumps({"source": {**SOURCE, "url": "http://[::1"}}), "source.url: 'http://[::1' is not a valid URL"),
+        (json.dumps({"source": {**SOURCE, "url": "https://gate:0"}}), "source.url: port 0 in"),
+        (json.dumps({"source": {**SOURCE, "url": "https://" + "a" * 70 + ".com"}}), "is not a valid host name"),
+        (json.dumps({"source": SOURCE, "version": {"id": "x" * 5000}}), "version.id: 'xxxxx"),
+        (json.dumps({"source": {**SOURCE, "statuses": ["X" * 500]}}), "source.statuses[0]: 'XXXX"),
+    ],
+)
+def test_bad_input_is_one_short_line_naming_the_key(payload: str, expected: str) -> None:
+    with pytest.raises(ResourceError) as caught:
+        decode_check(payload)
+    message = str(caught.value)
+    assert message.startswith(expected) or expected in message
+    assert "\n" not in message and len(message) < 400
+
+
+def test_echoed_parameter_names_are_escaped_and_cut() -> None:
+    params = {"repository": "h.io/p/n", "digest": "sha256:" + "a" * 64, "parameters": {"\x1b[31mk\n" + "z" * 400: [1]}}
+    with pytest.raises(ResourceError) as caught:
+        decode_out(json.dumps({"source": SOURCE, "params": params}))
+    message = str(caught.value)
+    assert message.startswith("params.parameters.\\x1b[31mk\\x0az")
+    assert "\x1b" not in message and "\n" not in message and len(message) < 200
+
+
+def test_cli_output_is_redacted_and_an_error_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # metadata carries Gate's text (a stage error may echo anything); an execution's status may hold a newline
+    import io
+
+    from spinnaker_pipeline import cli
+
+    payload = json.dumps({"source": SOURCE})
+    monkeypatch.setattr("sys.stdin", io.StringIO(payload))
+    leaked = [{"name": "failure", "value": "stage deploy: token t0k3n-secret refused"}]
+    assert cli._main("in", ["in", "/tmp"], lambda _t, _a, _l: {"metadata": leaked}) == 0
+    out, _err = capsys.readouterr()
+    assert "t0k3n-secret" not in out and json.loads(out)["metadata"][0]["value"].endswith("token *** refused")
+
+    def fails(_text: str, _argv: list[str], _log: object) -> None:
+        raise ResourceError("execution EX1 is still RUNNING\n\x1b[31mFAKE after params.timeout 2s")
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(payload))
+    assert cli._main("out", ["out", "/tmp"], fails) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "out: execution EX1 is still RUNNING\\n\\x1b[31mFAKE after params.timeout 2s\n"
+
+
+def test_failure_text_is_redacted_before_it_is_cut() -> None:
+    from shiplane_http import Redactor
+
+    redactor = Redactor()
+    redactor.add("correct horse  battery staple")
+    for filler in range(560, 600):
+        execution = {"stages": [{"name": "d", "type": "deployManifest", "status": "TERMINAL", "context": {
+            "exception": {"details": {"error": "x" * filler + " pw=correct horse  battery staple"}}}}]}
+        text = report.failure_text(execution, redactor) or ""
+        assert "pw=cor" not in text and "battery" not in text
