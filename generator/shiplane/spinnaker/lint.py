@@ -29,12 +29,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from shiplane.spinnaker.accountrules import accounts_from_clouddriver, check_application, check_clouddriver
+from shiplane.spinnaker.context import Accounts, Context
 from shiplane.spinnaker.javaregex import JavaRegexError, compile_java
 from shiplane.spinnaker.kubeschema import KubernetesSchemas, Memo
+from shiplane.spinnaker.manifestartifact import EMBEDDED_ACCOUNT, EMBEDDED_TYPE, ManifestArtifactError, decode
+from shiplane.spinnaker.podrules import (
+    bindable_image,
+    claim_findings,
+    images,
+    name_from_reference,
+    pod_spec_findings,
+    pod_specs,
+    selector_keys,
+    template_labels,
+)
 from shiplane.spinnaker.stagetypes import (
     CRITERIA,
     KNOWN_STAGE_TYPES,
@@ -44,7 +57,7 @@ from shiplane.spinnaker.stagetypes import (
     TARGETED_MANIFEST_STAGES,
     TRAFFIC_KINDS,
 )
-from shiplane.spinnaker.tags import TagPolicy, check_tag_pattern
+from shiplane.spinnaker.tags import check_tag_pattern
 
 Finding = tuple[str, str]
 
@@ -54,34 +67,6 @@ LOAD_BALANCERS = "traffic.spinnaker.io/load-balancers"
 _VERSIONED_NAME = re.compile(r"-v\d{3}$")
 _REGEX_META = re.compile(r"[*+?()\[\]{}|^$\\]")
 _SERVICE_REFERENCE = re.compile(r"service ([a-z0-9]([-a-z0-9]*[a-z0-9])?)")
-
-
-@dataclass(frozen=True)
-class Accounts:
-    """Spinnaker accounts that exist: docker registry names, and Kubernetes names with their namespaces."""
-
-    docker: frozenset[str]
-    kubernetes: Mapping[str, frozenset[str] | None]
-    """Account → the namespaces it manages (None: any namespace)."""
-
-
-@dataclass(frozen=True)
-class Context:
-    """What is known about the Spinnaker the pipeline goes to. Unknown parts are not checked."""
-
-    accounts: Accounts | None = None
-    kubernetes: KubernetesSchemas | None = None
-    spinnaker_version: tuple[int, int, int] | None = None
-    application: str | None = None
-    """The application the pipeline must belong to."""
-    tag_policy: TagPolicy | None = None
-    """What the docker trigger must fire for (shiplane's own pipelines)."""
-    docker_repository: tuple[str, str] | None = None
-    """(docker account, repository) the docker trigger must watch (shiplane's own pipelines)."""
-    traffic_strategy: str | None = None
-    """The red/black strategy name every traffic-managed deploy must use (shiplane's own pipelines)."""
-    strict: bool = False
-    """shiplane's own pipelines: Services deployed in the same stage, explicit namespaces."""
 
 
 @dataclass
@@ -122,6 +107,7 @@ class _Checker:
     shared: dict[tuple[Any, ...], list[Finding]] = field(default_factory=dict)
     stage_memo: dict[tuple[Any, ...], list[Finding]] = field(default_factory=dict)
     reusable: bool = True
+    decoded: dict[Any, list[_Manifest]] = field(default_factory=dict)
 
     def add(self, path: str, message: str) -> None:
         self.findings.append((path, message))
@@ -439,9 +425,14 @@ class _Checker:
         if allowed is None:
             return
         located: list[tuple[str, Any]] = []
-        if stage.get("type") == "deployManifest":
-            override = stage.get("namespaceOverride")
+        override = stage.get("namespaceOverride")
+        if stage.get("type") == "deployManifest" and isinstance(override, str) and override:
+            if override not in allowed:
+                located.append((f"{path}.namespaceOverride", override))
+        elif stage.get("type") == "deployManifest":
             manifests = stage.get("manifests") if stage.get("source") == "text" else None
+            if stage.get("source") == "artifact":
+                manifests = [m.body for m in self.decoded.get(stage.get("manifestArtifactId"), [])]
             for index, manifest in enumerate(manifests if isinstance(manifests, list) else ()):
                 metadata = manifest.get("metadata") if isinstance(manifest, dict) else None
                 namespace = override or (metadata.get("namespace") if isinstance(metadata, dict) else None)
@@ -461,10 +452,7 @@ class _Checker:
                                        f"with 'Unknown ManifestContext.Source'")
             return []
         if source == "artifact":
-            if not stage.get("manifestArtifactId") and not isinstance(stage.get("manifestArtifact"), dict):
-                self.add(f"{path}.manifestArtifactId", "source is artifact but no manifestArtifactId or "
-                                                       "manifestArtifact is given")
-            return []
+            return self._artifact_manifests(stage, path)
         key = "manifest" if single and "manifests" not in stage else "manifests"
         raw = stage.get(key)
         manifests = [raw] if key == "manifest" and raw is not None else raw
@@ -481,6 +469,47 @@ class _Checker:
             result.append(_Manifest(index, body, where))
         return result
 
+    def _artifact_manifests(self, stage: dict[str, Any], path: str) -> list[_Manifest]:
+        """Orca ManifestEvaluator.getManifestArtifact/getManifestsFromArtifact: the bound manifest artifact needs an
+        account; an embedded/base64 default artifact is decoded (once per pipeline) and checked like text."""
+        artifact_id = stage.get("manifestArtifactId")
+        inline = stage.get("manifestArtifact")
+        if not artifact_id and not isinstance(inline, dict):
+            self.add(f"{path}.manifestArtifactId", "source is artifact but no manifestArtifactId or "
+                                                   "manifestArtifact is given; Orca fails with 'No manifest "
+                                                   "artifact was specified.'")
+            return []
+        expected = self.artifact_ids.get(artifact_id) if isinstance(artifact_id, str) else None
+        artifact = inline if isinstance(inline, dict) else None
+        if expected is not None and expected.get("useDefaultArtifact") is True:
+            default = expected.get("defaultArtifact")
+            artifact = default if isinstance(default, dict) else None
+        if artifact is None:
+            return []  # bound at run time (a trigger or a prior execution): its content is unknown here
+        if not stage.get("manifestArtifactAccount") and not artifact.get("artifactAccount"):
+            self.add(f"{path}.manifestArtifactAccount", (
+                f"missing, and the manifest artifact names no artifactAccount; Orca fails with 'No manifest artifact "
+                f"account was specified.' (use {EMBEDDED_ACCOUNT!r} for {EMBEDDED_TYPE})"))
+        if artifact.get("type") != EMBEDDED_TYPE:
+            return []  # fetched by clouddriver at run time
+        key = artifact_id if isinstance(artifact_id, str) and expected is not None else id(artifact)
+        cached = self.decoded.get(key)
+        if cached is None:
+            try:
+                bodies = decode(artifact.get("reference"))
+            except ManifestArtifactError as exc:
+                self.decoded[key] = cached = []
+                where = f"{path}.manifestArtifact" if expected is None else f"expectedArtifacts[id={artifact_id}]"
+                self.add(f"{where}.reference", f"{exc}; Orca cannot parse the manifests")
+            else:
+                cached = [_Manifest(index, body, f"{path}.manifests[{index}]")
+                          for index, body in enumerate(bodies) if isinstance(body, dict)]
+                if len(cached) != len(bodies):
+                    self.add(f"{path}.manifestArtifactId", "the manifest artifact holds something that is not a "
+                                                           "Kubernetes object")
+                self.decoded[key] = cached
+        return [_Manifest(m.index, m.body, f"{path}.manifests[{m.index}]") for m in cached]
+
     # Stages of a multi-cluster pipeline repeat the same manifests with another namespace and account; the checks
     # below that depend only on shared objects are memoised by the identity of those objects (the document keeps
     # them alive while it is checked, so an identity cannot be reused meanwhile). Memoised findings are stored
@@ -496,12 +525,26 @@ class _Checker:
         for where, message in findings:
             self.add(prefix + where, message)
 
+    def _image_triggered(self) -> bool:
+        triggers = self.pipeline.get("triggers")
+        return isinstance(triggers, list) and any(
+            isinstance(t, dict) and t.get("type") == "docker" and t.get("enabled", True) is not False
+            for t in triggers)
+
     def _deploy_manifest(self, stage: dict[str, Any], path: str) -> None:
         moniker = stage.get("moniker")
         if not isinstance(moniker, dict) or not isinstance(moniker.get("app"), str) or not moniker.get("app"):
             self.add(f"{path}.moniker.app", "missing; clouddriver labels the manifests with the moniker's app and "
                                             "finds old versions by it")
         manifests = self._manifest_source(stage, path)
+        if self.ctx.strict and self._image_triggered():
+            for manifest in manifests:
+                if manifest.kind in ("StatefulSet", "PersistentVolumeClaim"):
+                    self.add(f"{manifest.path}.kind", (
+                        f"a {manifest.kind} in an image-triggered pipeline: every release re-applies it, so a "
+                        f"storage change fails every later release (volumeClaimTemplates are immutable), an image "
+                        f"bump restarts the database mid-release and a rollback does not undo it; provision it "
+                        f"with its own pipeline"))
         override = stage.get("namespaceOverride") if isinstance(stage.get("namespaceOverride"), str) else None
         for manifest in manifests:
             self._manifest(manifest, override, path)
@@ -540,9 +583,11 @@ class _Checker:
         if manifest.kind == "Secret" and (body.get("data") or body.get("stringData")):
             yield prefix, ("a Secret with values would be stored in Front50 and in every execution; create the "
                            "Secret outside Spinnaker and refer to it by name (secretKeyRef)")
-        for where, spec in _pod_specs(body):
-            for inner, message in _pod_spec_findings(spec, where):
+        for where, spec in pod_specs(body):
+            for inner, message in pod_spec_findings(spec, where, pull_secrets=self.ctx.strict):
                 yield prefix + inner, message
+        for inner, message in claim_findings(body):
+            yield prefix + inner, message
 
     def _traffic(self, stage: dict[str, Any], traffic: Any, manifests: list[_Manifest], override: str | None,
                  path: str) -> None:
@@ -688,13 +733,13 @@ class _Checker:
                 f"Service {name!r} has no selector; clouddriver fails with 'Service must have a non-empty selector "
                 f"in order to be attached to a workload'")
             return
-        common = sorted(set(selector) & set(_template_labels(workload.body)))
+        common = sorted(set(selector) & set(template_labels(workload.body)))
         if common:
             yield f"{prefix}.spec.template.metadata.labels", (
                 f"shares {', '.join(common)} with the selector of Service {name!r}; clouddriver fails with 'Service "
                 f"selector must have no label keys in common with target workload' (it adds the selector labels "
                 f"itself, and removes them to disable a version)")
-        overlap = sorted(set(selector) & _selector_keys(workload.body))
+        overlap = sorted(set(selector) & selector_keys(workload.body))
         if overlap:
             yield f"{prefix}.spec.selector", (
                 f"uses {', '.join(overlap)}, a selector label of Service {name!r}; disabling a version removes that "
@@ -717,7 +762,7 @@ class _Checker:
 
     def _bind(self, required: list[tuple[str, int, Any]], manifests: list[_Manifest]) -> Iterator[Finding]:
         """clouddriver's docker image binding (match-name-and-tag): every required image must replace one."""
-        images = [image for m in manifests for _, spec in _pod_specs(m.body) for image in _images(spec)]
+        found = [image for m in manifests for _, spec in pod_specs(m.body) for image in images(spec)]
         for key, position, artifact_id in required:
             artifact = self.artifact_ids.get(artifact_id) if isinstance(artifact_id, str) else None
             match = artifact.get("matchArtifact") if artifact else None
@@ -726,8 +771,8 @@ class _Checker:
             name = match.get("name")
             if not isinstance(name, str) or not name or _REGEX_META.search(name):
                 continue  # a pattern: the bound artifact's name is only known at runtime
-            if not any(_name_from_reference(image) == name for image in images):
-                shown = ", ".join(f"{image} (compared as {_name_from_reference(image)})" for image in images) or \
+            if not any(name_from_reference(image) == name for image in found):
+                shown = ", ".join(f"{image} (compared as {name_from_reference(image)})" for image in found) or \
                     "no container image"
                 yield f".{key}[{position}]", (
                     f"docker image {name} binds to no container: clouddriver strips the tag or digest from each "
@@ -968,108 +1013,6 @@ def _shape(body: dict[str, Any]) -> tuple[Any, ...] | None:
     return tuple(parts)
 
 
-def _pod_specs(manifest: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Pod specs where clouddriver binds images: `$..spec.template.spec` (and a Pod's own spec)."""
-    if manifest.get("kind") == "Pod" and isinstance(manifest.get("spec"), dict):
-        yield ".spec", manifest["spec"]
-    yield from _template_specs(manifest, "")
-
-
-def _template_specs(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    if isinstance(node, dict):
-        spec = node.get("spec")
-        if isinstance(spec, dict):
-            template = spec.get("template")
-            if isinstance(template, dict) and isinstance(template.get("spec"), dict):
-                yield f"{path}.spec.template.spec", template["spec"]
-        for key, value in node.items():
-            if isinstance(value, (dict, list)) and key not in ("metadata", "status"):
-                yield from _template_specs(value, f"{path}.{key}")
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            yield from _template_specs(item, f"{path}[{index}]")
-
-
-def _containers(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for key in ("containers", "initContainers"):
-        items = spec.get(key)
-        if isinstance(items, list):
-            for index, container in enumerate(items):
-                if isinstance(container, dict):
-                    yield f"{key}[{index}]", container
-
-
-def _images(spec: dict[str, Any]) -> Iterator[str]:
-    for _, container in _containers(spec):
-        image = container.get("image")
-        if isinstance(image, str):
-            yield image
-
-
-def _pod_spec_findings(spec: dict[str, Any], where: str) -> Iterator[Finding]:
-    names: set[str] = set()
-    for path, container in _containers(spec):
-        name = container.get("name")
-        if isinstance(name, str):
-            if name in names:
-                yield f"{where}.{path}.name", f"container name {name!r} is used twice in the pod"
-            names.add(name)
-        env = container.get("env")
-        if isinstance(env, list):
-            seen: set[str] = set()
-            for index, variable in enumerate(env):
-                variable_name = variable.get("name") if isinstance(variable, dict) else None
-                if isinstance(variable_name, str):
-                    if variable_name in seen:
-                        yield (f"{where}.{path}.env[{index}]",
-                               f"{variable_name} is set twice; Kubernetes keeps the last one silently")
-                    seen.add(variable_name)
-
-
-def _template_labels(workload: dict[str, Any]) -> dict[str, Any]:
-    spec = workload.get("spec")
-    template = spec.get("template") if isinstance(spec, dict) else None
-    metadata = template.get("metadata") if isinstance(template, dict) else None
-    labels = metadata.get("labels") if isinstance(metadata, dict) else None
-    if isinstance(labels, dict):
-        return labels
-    metadata = workload.get("metadata")
-    labels = metadata.get("labels") if isinstance(metadata, dict) else None
-    return labels if isinstance(labels, dict) else {}
-
-
-def _selector_keys(workload: dict[str, Any]) -> set[str]:
-    spec = workload.get("spec")
-    selector = spec.get("selector") if isinstance(spec, dict) else None
-    keys: set[str] = set()
-    if isinstance(selector, dict):
-        match_labels = selector.get("matchLabels")
-        if isinstance(match_labels, dict):
-            keys.update(str(key) for key in match_labels)
-        expressions = selector.get("matchExpressions")
-        if isinstance(expressions, list):
-            keys.update(str(e.get("key")) for e in expressions if isinstance(e, dict))
-    return keys
-
-
-def _name_from_reference(image: str) -> str:
-    """clouddriver's docker image binding: the image without `@digest`, else without what follows the last `:`."""
-    at = image.find("@")
-    if at >= 0:
-        return image[:at]
-    colon = image.rfind(":")
-    return image[:colon] if colon >= 0 else image
-
-
-def bindable_image(name: str) -> str:
-    """How to write the container image so that clouddriver binds the docker artifact `name` to it.
-
-    The artifact name itself, unless the registry has a port (`host:5000/repo`): clouddriver would then strip
-    `:5000/repo` as if it were a tag, so a placeholder tag is added, which binding replaces.
-    """
-    return name if _name_from_reference(name) == name else f"{name}:bound-by-spinnaker"
-
-
 def check_pipeline(pipeline: Any, ctx: Context) -> list[Finding]:
     """Every finding of one pipeline."""
     if not isinstance(pipeline, dict):
@@ -1077,110 +1020,15 @@ def check_pipeline(pipeline: Any, ctx: Context) -> list[Finding]:
     return _Checker(pipeline, ctx).run()
 
 
-# ---- applications and clouddriver configs --------------------------------------------------------------------
 
 
-def check_application(application: Any, ctx: Context) -> list[Finding]:
-    """`spin application save --file` input: name, owner email, cloud providers."""
-    if not isinstance(application, dict):
-        return [("", f"an application is a JSON object, not {type(application).__name__}")]
-    findings: list[Finding] = []
-    name = application.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{0,62}", name):
-        findings.append(("name", f"{json.dumps(name)}: Kubernetes application names begin with a letter and have "
-                                 f"at most 63 letters, digits and dashes (deck's validator)"))
-    elif ctx.application is not None and name != ctx.application:
-        findings.append(("name", f"is {name!r}, expected {ctx.application!r}"))
-    providers = application.get("cloudProviders")
-    if not isinstance(providers, str) or "kubernetes" not in providers.split(","):
-        findings.append(("cloudProviders", "must be a comma-separated string that includes kubernetes"))
-    email = application.get("email")
-    if email is not None and (not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
-        findings.append(("email", f"{json.dumps(email)} is not an e-mail address; Front50 needs an owner"))
-    return findings
-
-
-def accounts_from_clouddriver(config: Any) -> Accounts:
-    """The accounts a clouddriver config (clouddriver-local.yml or clouddriver.yml) defines."""
-    docker: set[str] = set()
-    kubernetes: dict[str, frozenset[str] | None] = {}
-    if isinstance(config, dict):
-        for key in ("dockerRegistry", "docker-registry"):
-            section = config.get(key)
-            if isinstance(section, dict):
-                for account in section.get("accounts") or []:
-                    if isinstance(account, dict) and isinstance(account.get("name"), str):
-                        docker.add(account["name"])
-        section = config.get("kubernetes")
-        if isinstance(section, dict):
-            for account in section.get("accounts") or []:
-                if isinstance(account, dict) and isinstance(account.get("name"), str):
-                    namespaces = account.get("namespaces")
-                    kubernetes[account["name"]] = (
-                        frozenset(str(n) for n in namespaces) if isinstance(namespaces, list) and namespaces else None
-                    )
-    return Accounts(frozenset(docker), kubernetes)
-
-
-def check_clouddriver(config: Any, repositories: Sequence[str] | None = None) -> list[Finding]:
-    """clouddriver-local.yml: the Harbor registry account and the Kubernetes accounts."""
-    if not isinstance(config, dict):
-        return [("", "a clouddriver config is a mapping")]
-    findings: list[Finding] = []
-    names: dict[str, str] = {}
-    registry = config.get("dockerRegistry")
-    if not isinstance(registry, dict) or registry.get("enabled") is not True:
-        findings.append(("dockerRegistry.enabled", "must be true, or clouddriver ignores the registry accounts"))
-    for index, account in enumerate((registry or {}).get("accounts") or [] if isinstance(registry, dict) else []):
-        path = f"dockerRegistry.accounts[{index}]"
-        if not isinstance(account, dict):
-            findings.append((path, "must be a mapping"))
-            continue
-        name = account.get("name")
-        if isinstance(name, str):
-            if name in names:
-                findings.append((f"{path}.name", f"{name!r} is also {names[name]}; account names must be unique"))
-            names.setdefault(name, path)
-        if not isinstance(account.get("address"), str) or not account["address"].startswith(("https://", "http://")):
-            findings.append((f"{path}.address", "must be the registry URL (https://host[:port])"))
-        if account.get("password"):
-            findings.append((f"{path}.password", "a secret in the generated config; use passwordFile or "
-                                                 "passwordCommand"))
-        if not account.get("passwordFile") and not account.get("passwordCommand"):
-            findings.append((path, "needs passwordFile or passwordCommand (Harbor does not serve anonymous "
-                                   "tag lists for private projects)"))
-        if account.get("trackDigests") is not True:
-            findings.append((f"{path}.trackDigests", "must be true: without it Igor never notices a re-pushed "
-                                                     "latest tag"))
-        listed = account.get("repositories")
-        if not isinstance(listed, list) or not listed:
-            findings.append((f"{path}.repositories", "must list the repositories: Harbor restricts /v2/_catalog "
-                                                     "to administrators, so clouddriver would see none"))
-        elif repositories is not None:
-            missing = sorted(set(repositories) - {str(r) for r in listed})
-            if missing:
-                findings.append((f"{path}.repositories", f"misses {', '.join(missing)}"))
-    kubernetes = config.get("kubernetes")
-    if not isinstance(kubernetes, dict) or kubernetes.get("enabled") is not True:
-        findings.append(("kubernetes.enabled", "must be true, or clouddriver ignores the Kubernetes accounts"))
-    for index, account in enumerate((kubernetes or {}).get("accounts") or [] if isinstance(kubernetes, dict) else []):
-        path = f"kubernetes.accounts[{index}]"
-        if not isinstance(account, dict):
-            findings.append((path, "must be a mapping"))
-            continue
-        name = account.get("name")
-        if not isinstance(name, str) or not name:
-            findings.append((f"{path}.name", "missing; clouddriver refuses an account without a name"))
-        else:
-            if name in names:
-                findings.append((f"{path}.name", f"{name!r} is also {names[name]}; account names must be unique"))
-            names.setdefault(name, path)
-        kubeconfig = account.get("kubeconfigFile")
-        if not isinstance(kubeconfig, str) or not kubeconfig.startswith("/"):
-            findings.append((f"{path}.kubeconfigFile", "must be an absolute path inside the clouddriver container"))
-        if account.get("namespaces") and account.get("omitNamespaces"):
-            findings.append((path, "at most one of namespaces and omitNamespaces (clouddriver refuses both)"))
-        if account.get("onlySpinnakerManaged") is not True:
-            findings.append((f"{path}.onlySpinnakerManaged", "must be true: clouddriver then caches only what "
-                                                             "Spinnaker deployed, which keeps big clusters fast"))
-    return findings
+__all__ = [
+    "Accounts",
+    "Context",
+    "Finding",
+    "accounts_from_clouddriver",
+    "bindable_image",
+    "check_application",
+    "check_clouddriver",
+    "check_pipeline",
+]

@@ -1,173 +1,47 @@
-"""Spinnaker documents of an app: its application, a deploy and a rollback pipeline per environment.
+"""Spinnaker documents of an app: its application, and per environment a deploy, a rollback and (with MySQL) a
+database pipeline.
 
-The Kubernetes manifests come from Jinja2 templates (`spinnaker/app.yml.j2`, `spinnaker/mysql.yml.j2`; a team's
-`--templates` directory can shadow them), rendered ONCE per app and environment. Each cluster's stage then gets
-shallow copies that differ only in `metadata.namespace`; everything else is shared, which keeps a 90-cluster
-pipeline cheap to build, validate and serialise.
+Small pipelines. Each environment's manifests are rendered once (`shiplane.spinnaker.manifests`) and shipped once
+per pipeline as an `embedded/base64` expected artifact with a default (`shiplane.spinnaker.manifestartifact`); every
+cluster's `deployManifest` stage has `source: artifact`, the artifact's id, the cluster's account and
+`namespaceOverride`, and nothing else that grows with the manifests. A stage is ~1 KB whatever the templates hold,
+so the prod pipeline of an app at 90 clusters stays ~100 KB (benchmarks/spinnaker_scale.py). Chosen over a parent
+pipeline calling a per-cluster child pipeline (orca `PipelineStage`): a child needs the account and namespace as
+parameters, which `deployManifest` reads only through SpEL in `account`, and each child execution is a separate
+execution that Orca loads, stores and polls (orca `WaitForRequisiteCompletionTask`/`MonitorPipelineTask`), i.e. 90
+executions per release instead of one; the artifact keeps one execution and one stage per cluster.
 
-Stage graph of a deploy pipeline, computed here (refIds are strings derived from cluster names, so adding a
-cluster changes no other stage):
+Stage graph of a deploy pipeline (refIds derive from cluster names, so adding a cluster changes no other stage):
 
-    wave 1:  [mysql-<c>] -> deploy-<c>        for every cluster c of the wave, in parallel
-             approve-wave-2                    (manual judgment, when judgment_between_waves)
-    wave 2:  [mysql-<c>] -> deploy-<c>        each waits for every deploy of wave 1 (or for the judgment)
+    wave 1:  deploy-<c>             for every cluster c of the wave, in parallel
+             approve-wave-2         (manual judgment, when judgment_between_waves)
+    wave 2:  deploy-<c>             each waits for every deploy of wave 1 (or for the judgment)
     ...
 
-`mysql-<c>` exists when the environment's storage is mysql. Every `deploy-<c>` is red/black (`bluegreen` from
-Spinnaker 1.30 on). The rollback pipeline re-enables the previous ReplicaSet and then disables the newest one in
-every cluster (in parallel).
+Every `deploy-<c>` is red/black (`bluegreen` from Spinnaker 1.30 on). The database is NOT in it: the deploy
+pipeline runs on every image, and re-applying a StatefulSet there would fail every release after a storage change
+(volumeClaimTemplates are immutable) and restart the database mid-release. `mysql-<env>` provisions it, per cluster,
+when run by hand (after a change of the environment's mysql settings); the app's init container waits for it on a
+first deploy. The rollback pipeline re-enables the previous ReplicaSet and then disables the newest one in every
+cluster (in parallel).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from shiplane.documents import Document
 from shiplane.errors import ShiplaneError
-from shiplane.model import App, AppDeployment, Cluster, Fleet, Resources
-from shiplane.spinnaker.lint import bindable_image
-from shiplane.spinnaker.tags import TagPolicy
+from shiplane.model import App, AppDeployment, Cluster, Fleet
+from shiplane.spinnaker import accounts
+from shiplane.spinnaker.manifestartifact import EMBEDDED_ACCOUNT, EMBEDDED_TYPE, default_artifact
+from shiplane.spinnaker.manifests import APP_TEMPLATE, MYSQL_TEMPLATE, Bundle, bundle, pull_secret
+from shiplane.spinnaker.triggers import image_artifact_id, image_trigger, tag_policy
 from shiplane.templates import TemplateSet
 
-APP_TEMPLATE = "spinnaker/app.yml.j2"
-MYSQL_TEMPLATE = "spinnaker/mysql.yml.j2"
 APPLICATION_TEMPLATE = "spinnaker/application.yml.j2"
 
-SERVICE_SELECTOR_KEY = "shiplane.dev/service"
-"""The label the app's Service selects. Spinnaker adds it to the pods of the enabled ReplicaSet version and
-removes it to disable one; it is never part of the pod template labels or the ReplicaSet selector."""
-DIGEST_ANNOTATION = "shiplane.dev/trigger-digest"
-DIGEST_EXPRESSION = "${trigger['digest'] ?: execution.id}"
-"""Echo's docker trigger carries the pushed digest; a manual run has none and gets a new version every time."""
-MYSQL_PORT = 3306
-DATA_MOUNT = "/data"
-
-
-def tag_policy(deployment: AppDeployment) -> TagPolicy:
-    environment = deployment.environment
-    return TagPolicy(
-        image_tag=environment.image_tag,
-        allow_v_prefix=environment.semver.allow_v_prefix,
-        pre_releases=environment.semver.pre_releases,
-    )
-
-
-def artifact_id(app: App, deployment: AppDeployment) -> str:
-    return f"{app.name}-image-{deployment.environment.name}"
-
-
-@dataclass(frozen=True)
-class _Bundle:
-    """The rendered manifests of one app in one environment (cluster-independent)."""
-
-    app_manifests: list[dict[str, Any]]
-    mysql_manifests: list[dict[str, Any]] | None
-    replica_set: str
-    services: list[str]
-
-
-def _template_context(fleet: Fleet, app: App, deployment: AppDeployment) -> dict[str, Any]:
-    environment = deployment.environment
-    name = app.name
-    selector = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "server"}
-    labels = {**selector, "app.kubernetes.io/part-of": name}
-    env: list[dict[str, Any]] = [{"name": key, "value": value} for key, value in deployment.env]
-    mysql: dict[str, Any] | None = None
-    if environment.storage == "mysql":
-        database = app.database
-        host = f"{name}-mysql"
-        url = (
-            database.url_format.replace("{host}", host)
-            .replace("{port}", str(MYSQL_PORT))
-            .replace("{database}", database.name)
-        )
-        secret = deployment.mysql_secret
-        env += [
-            {"name": database.url_env, "value": url},
-            {"name": database.username_env, "valueFrom": {"secretKeyRef": {"name": secret, "key": "username"}}},
-            {"name": database.password_env, "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}},
-        ]
-        env.sort(key=lambda variable: str(variable["name"]))
-        mysql_selector = {"app.kubernetes.io/name": "mysql", "app.kubernetes.io/instance": host}
-        mysql = {
-            "name": host,
-            "port": MYSQL_PORT,
-            "database": database.name,
-            "secret": secret,
-            "image": environment.mysql.image.ref,
-            "storage_size": environment.mysql.storage_size,
-            "storage_class": environment.mysql.storage_class,
-            "resources": _container_resources(environment.mysql.resources),
-            "selector": mysql_selector,
-            "labels": {
-                **mysql_selector,
-                "app.kubernetes.io/component": "database",
-                "app.kubernetes.io/part-of": name,
-            },
-        }
-    ephemeral = environment.storage == "ephemeral"
-    return {
-        "fleet": fleet,
-        "harbor": fleet.harbor,
-        "app": app,
-        "deployment": deployment,
-        "environment": environment,
-        "image": bindable_image(app.image_name(fleet.harbor)),
-        "labels": labels,
-        "selector": selector,
-        "service_selector": {SERVICE_SELECTOR_KEY: name},
-        "pod_annotations": {DIGEST_ANNOTATION: DIGEST_EXPRESSION} if environment.image_tag == "latest" else {},
-        "container_env": env,
-        "container_resources": _container_resources(deployment.resources),
-        "max_version_history": str(environment.max_version_history),
-        "volumes": [{"name": "data", "emptyDir": {}}] if ephemeral else [],
-        "volume_mounts": [{"name": "data", "mountPath": DATA_MOUNT}] if ephemeral else [],
-        "mysql": mysql,
-    }
-
-
-def _container_resources(resources: Resources) -> dict[str, Any]:
-    """Requests from the model and a memory limit equal to the memory request (no CPU limit: throttling)."""
-    result: dict[str, Any] = {}
-    requests = {key: value for key, value in (("cpu", resources.cpu), ("memory", resources.memory)) if value}
-    if requests:
-        result["requests"] = requests
-    if resources.memory:
-        result["limits"] = {"memory": resources.memory}
-    return result
-
-
-def _manifests(templates: TemplateSet, name: str, context: dict[str, Any], what: str) -> list[dict[str, Any]]:
-    data = templates.render_data(name, context, what)
-    if not isinstance(data, list) or not data or not all(isinstance(item, dict) for item in data):
-        raise ShiplaneError(f"template {name} ({what}): must render a YAML list of Kubernetes objects; fix the "
-                            f"template")
-    for index, manifest in enumerate(data):
-        if not isinstance(manifest.get("metadata"), dict):
-            raise ShiplaneError(f"template {name} ({what}): object {index + 1} has no metadata mapping; fix the "
-                                f"template")
-    return data
-
-
-def _bundle(fleet: Fleet, app: App, deployment: AppDeployment, templates: TemplateSet) -> _Bundle:
-    what = f"app {app.name}, environment {deployment.environment.name}"
-    context = _template_context(fleet, app, deployment)
-    app_manifests = _manifests(templates, APP_TEMPLATE, context, what)
-    mysql_manifests = None
-    if context["mysql"] is not None:
-        mysql_manifests = _manifests(templates, MYSQL_TEMPLATE, context, what)
-    replica_sets = [m["metadata"].get("name") for m in app_manifests if m.get("kind") == "ReplicaSet"]
-    if len(replica_sets) != 1 or not isinstance(replica_sets[0], str):
-        raise ShiplaneError(f"template {APP_TEMPLATE} ({what}): must render exactly one ReplicaSet with a name "
-                            f"(red/black deploys ReplicaSets); it renders {len(replica_sets)}")
-    services = [f"service {m['metadata'].get('name')}" for m in app_manifests if m.get("kind") == "Service"]
-    return _Bundle(app_manifests, mysql_manifests, replica_sets[0], services)
-
-
-def _in_namespace(manifests: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
-    """Per-cluster copies: new top-level and metadata mappings, everything else shared."""
-    return [{**manifest, "metadata": {**manifest["metadata"], "namespace": namespace}} for manifest in manifests]
+__all__ = ["app_documents", "fleet_documents", "image_artifact_id", "tag_policy"]
 
 
 def _names(clusters: tuple[Cluster, ...], limit: int = 10) -> str:
@@ -177,21 +51,71 @@ def _names(clusters: tuple[Cluster, ...], limit: int = 10) -> str:
     return ", ".join(names)
 
 
-def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundle: _Bundle) -> dict[str, Any]:
+class _Variants:
+    """The rendered manifests of one app and environment per image pull Secret, and their artifact ids.
+
+    The environment's own Secret gets `<app>-<what>-<env>`; a cluster with another Secret gets an artifact
+    suffixed with that Secret's name, so adding such a cluster leaves the existing artifact as it is."""
+
+    def __init__(self, fleet: Fleet, app: App, deployment: AppDeployment, templates: TemplateSet) -> None:
+        self.deployment = deployment
+        self.app = app
+        self.bundles: dict[str, Bundle] = {}
+        for cluster in deployment.clusters:
+            secret = pull_secret(deployment, cluster)
+            if secret not in self.bundles:
+                self.bundles[secret] = bundle(fleet, app, deployment, templates, secret)
+        default = deployment.environment.image_pull_secret
+        self.first = self.bundles[pull_secret(deployment, deployment.clusters[0])]
+        self.default = default
+
+    def artifact_id(self, what: str, secret: str) -> str:
+        base = f"{self.app.name}-{what}-{self.deployment.environment.name}"
+        return base if secret == self.default else f"{base}-{secret}"
+
+    def expected(self, what: str, pick: Any) -> list[dict[str, Any]]:
+        result = []
+        for secret in sorted(self.bundles):
+            manifests = pick(self.bundles[secret])
+            if manifests is None:
+                continue
+            artifact_id = self.artifact_id(what, secret)
+            result.append({
+                "defaultArtifact": default_artifact(artifact_id, manifests),
+                "displayName": f"{self.app.name} {what} ({self.deployment.environment.name}, pull Secret {secret})",
+                "id": artifact_id,
+                "matchArtifact": {"name": artifact_id, "type": EMBEDDED_TYPE},
+                "useDefaultArtifact": True,
+                "usePriorArtifact": False,
+            })
+        return result
+
+
+def _manifest_stage(cluster: Cluster, artifact_id: str, moniker: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "account": cluster.account,
+        "cloudProvider": "kubernetes",
+        "manifestArtifactAccount": EMBEDDED_ACCOUNT,
+        "manifestArtifactId": artifact_id,
+        "moniker": moniker,
+        "namespaceOverride": cluster.namespace,
+        "skipExpressionEvaluation": False,
+        "source": "artifact",
+        "type": "deployManifest",
+        **fields,
+    }
+
+
+def _waves(deployment: AppDeployment, app: App, stage_for: Any, *, judgment: bool) -> list[dict[str, Any]]:
+    """Stages wave by wave: every cluster of a wave in parallel, each wave after the previous one (and after a
+    manual judgment when `judgment`)."""
     environment = deployment.environment
-    image = app.image_name(fleet.harbor)
-    image_id = artifact_id(app, deployment)
-    policy = tag_policy(deployment)
-    # Shared by every stage (the linter recognises per-cluster copies of a stage by the identity of such parts).
-    moniker = {"app": app.name}
-    required = [image_id]
-    traffic_strategy = fleet.spinnaker.traffic_strategy
     stages: list[dict[str, Any]] = []
     previous: list[str] = []
     previous_wave: tuple[Cluster, ...] = ()
     for wave, clusters in deployment.waves:
-        if previous and environment.judgment_between_waves:
-            judgment = f"approve-wave-{wave}"
+        if previous and judgment:
+            ref = f"approve-wave-{wave}"
             stages.append({
                 "failPipeline": True,
                 "instructions": (
@@ -202,105 +126,104 @@ def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, bundle: _
                 "name": f"Approve wave {wave}",
                 "notifications": [],
                 "propagateAuthenticationContext": True,
-                "refId": judgment,
+                "refId": ref,
                 "requisiteStageRefIds": previous,
                 "type": "manualJudgment",
             })
-            previous = [judgment]
-        deployed = []
-        for cluster in clusters:
-            requisites = previous
-            if bundle.mysql_manifests is not None:
-                mysql_ref = f"mysql-{cluster.name}"
-                stages.append({
-                    "account": cluster.account,
-                    "cloudProvider": "kubernetes",
-                    "manifests": _in_namespace(bundle.mysql_manifests, cluster.namespace),
-                    "moniker": moniker,
-                    "name": f"MySQL {cluster.name}",
-                    "refId": mysql_ref,
-                    "requisiteStageRefIds": requisites,
-                    "skipExpressionEvaluation": False,
-                    "source": "text",
-                    "type": "deployManifest",
-                })
-                requisites = [mysql_ref]
-            deploy_ref = f"deploy-{cluster.name}"
-            stages.append({
-                "account": cluster.account,
-                "cloudProvider": "kubernetes",
-                "manifests": _in_namespace(bundle.app_manifests, cluster.namespace),
-                "moniker": moniker,
-                "name": f"Deploy {cluster.name}",
-                "refId": deploy_ref,
-                "requiredArtifactIds": required,
-                "requisiteStageRefIds": requisites,
-                "skipExpressionEvaluation": False,
-                "source": "text",
-                "trafficManagement": {
-                    "enabled": True,
-                    "options": {
-                        "enableTraffic": True,
-                        "namespace": cluster.namespace,
-                        "services": bundle.services,
-                        "strategy": traffic_strategy,
-                    },
-                },
-                "type": "deployManifest",
-            })
-            deployed.append(deploy_ref)
-        previous = deployed
+            previous = [ref]
+        stages.extend(stage_for(cluster, previous) for cluster in clusters)
+        previous = [stage["refId"] for stage in stages[-len(clusters):]]
         previous_wave = clusters
-    latest = environment.image_tag == "latest"
-    match: dict[str, Any] = {"name": image, "type": "docker/image"}
-    if not latest:
-        match["version"] = policy.pattern()  # a manual run can never pick latest for a release environment
-    expected: dict[str, Any] = {
-        "displayName": f"{app.name} image",
-        "id": image_id,
-        "matchArtifact": match,
-        "useDefaultArtifact": latest,
-        "usePriorArtifact": not latest,
-    }
-    if latest:
-        expected["defaultArtifact"] = {
-            "name": image,
-            "reference": f"{image}:latest",
-            "type": "docker/image",
-            "version": "latest",
-        }
-    waves = len(deployment.waves)
+    return stages
+
+
+def _pipeline(app: App, name: str, description: str, artifacts: list[dict[str, Any]], stages: list[dict[str, Any]],
+              *, triggers: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "application": app.name,
-        "description": (
-            f"Deploys {app.name} to {environment.name} ({len(deployment.clusters)} cluster(s) in {waves} wave(s)) "
-            f"when Harbor has a new {'latest image' if latest else 'release x.y.z'} that passed the scan gate; "
-            f"red/black. Generated by shiplane from the fleet config: change the config, not this pipeline."
-        ),
-        "expectedArtifacts": [expected],
+        "description": description,
+        "expectedArtifacts": artifacts,
         "keepWaitingPipelines": False,
         "limitConcurrent": True,
-        "name": f"deploy-{environment.name}",
+        "name": name,
         "notifications": [],
         "parameterConfig": [],
         "spelEvaluator": "v4",
         "stages": stages,
-        "triggers": [{
-            "account": fleet.spinnaker.docker_account,
-            "enabled": True,
-            "expectedArtifactIds": [image_id],
-            "organization": fleet.harbor.project,
-            "registry": fleet.harbor.registry,
-            "repository": app.repository,
-            "tag": policy.pattern(),
-            "type": "docker",
-        }],
+        "triggers": triggers,
     }
 
 
-def rollback_pipeline(app: App, deployment: AppDeployment, bundle: _Bundle) -> dict[str, Any]:
+def deploy_pipeline(fleet: Fleet, app: App, deployment: AppDeployment, variants: _Variants) -> dict[str, Any]:
     environment = deployment.environment
-    cluster_name = f"replicaSet {bundle.replica_set}"
+    trigger = image_trigger(fleet, app, deployment)
+    image_id = trigger.expected_artifact["id"]
+    # Shared by every stage (the linter recognises per-cluster copies of a stage by the identity of such parts).
+    moniker = {"app": app.name}
+    required = [image_id]
+    services = variants.first.services
+    strategy = fleet.spinnaker.traffic_strategy
+
+    def stage(cluster: Cluster, requisites: list[str]) -> dict[str, Any]:
+        return _manifest_stage(
+            cluster,
+            variants.artifact_id("manifests", pull_secret(deployment, cluster)),
+            moniker,
+            name=f"Deploy {cluster.name}",
+            refId=f"deploy-{cluster.name}",
+            requiredArtifactIds=required,
+            requisiteStageRefIds=requisites,
+            trafficManagement={
+                "enabled": True,
+                "options": {
+                    "enableTraffic": True,
+                    "namespace": cluster.namespace,
+                    "services": services,
+                    "strategy": strategy,
+                },
+            },
+        )
+
+    stages = _waves(deployment, app, stage, judgment=environment.judgment_between_waves)
+    waves = len(deployment.waves)
+    description = (
+        f"Deploys {app.name} to {environment.name} ({len(deployment.clusters)} cluster(s) in {waves} wave(s)) "
+        f"{trigger.describe}; red/black. Generated by shiplane from the fleet config: change the config, not this "
+        f"pipeline."
+    )
+    artifacts = [trigger.expected_artifact, *variants.expected("manifests", lambda b: b.app_manifests)]
+    return _pipeline(app, f"deploy-{environment.name}", description, artifacts, stages, triggers=trigger.triggers)
+
+
+def mysql_pipeline(app: App, deployment: AppDeployment, variants: _Variants) -> dict[str, Any]:
+    """Provisions the app's MySQL (StatefulSet + headless Service) in every cluster of the environment; run by hand
+    (no trigger), wave after wave without judgments."""
+    environment = deployment.environment
+    moniker = {"app": app.name}
+
+    def stage(cluster: Cluster, requisites: list[str]) -> dict[str, Any]:
+        return _manifest_stage(
+            cluster,
+            variants.artifact_id("mysql", pull_secret(deployment, cluster)),
+            moniker,
+            name=f"MySQL {cluster.name}",
+            refId=f"mysql-{cluster.name}",
+            requisiteStageRefIds=requisites,
+        )
+
+    description = (
+        f"Provisions {app.name}'s MySQL (StatefulSet with its volume claim, headless Service) in every cluster of "
+        f"{environment.name}. Run it by hand before the first deploy and after a change of the environment's mysql "
+        f"settings; releases never touch the database. Generated by shiplane from the fleet config."
+    )
+    artifacts = variants.expected("mysql", lambda b: b.mysql_manifests)
+    stages = _waves(deployment, app, stage, judgment=False)
+    return _pipeline(app, f"mysql-{environment.name}", description, artifacts, stages, triggers=[])
+
+
+def rollback_pipeline(app: App, deployment: AppDeployment, variants: _Variants) -> dict[str, Any]:
+    environment = deployment.environment
+    cluster_name = f"replicaSet {variants.first.replica_set}"
     stages: list[dict[str, Any]] = []
     for cluster in deployment.clusters:
         target = {
@@ -328,23 +251,12 @@ def rollback_pipeline(app: App, deployment: AppDeployment, bundle: _Bundle) -> d
             "requisiteStageRefIds": [f"enable-{cluster.name}"],
             "type": "disableManifest",
         })
-    return {
-        "application": app.name,
-        "description": (
-            f"Rolls {app.name} in {environment.name} back to the previous version: in every cluster, re-enables "
-            f"the second newest ReplicaSet (kept running by red/black) and then disables the newest. Run it by "
-            f"hand. Generated by shiplane from the fleet config."
-        ),
-        "expectedArtifacts": [],
-        "keepWaitingPipelines": False,
-        "limitConcurrent": True,
-        "name": f"rollback-{environment.name}",
-        "notifications": [],
-        "parameterConfig": [],
-        "spelEvaluator": "v4",
-        "stages": stages,
-        "triggers": [],
-    }
+    description = (
+        f"Rolls {app.name} in {environment.name} back to the previous version: in every cluster, re-enables the "
+        f"second newest ReplicaSet (kept running by red/black, with its own immutable image) and then disables the "
+        f"newest. Run it by hand. Generated by shiplane from the fleet config."
+    )
+    return _pipeline(app, f"rollback-{environment.name}", description, [], stages, triggers=[])
 
 
 def application_document(app: App, fleet: Fleet, templates: TemplateSet) -> Document:
@@ -366,64 +278,33 @@ def app_documents(fleet: Fleet, app: App, templates: TemplateSet) -> list[Docume
     for deployment in app.deployments:
         if not deployment.clusters:
             continue
-        bundle = _bundle(fleet, app, deployment, templates)
+        variants = _Variants(fleet, app, deployment, templates)
         environment = deployment.environment.name
-        origin = f"templates {APP_TEMPLATE}" + (f", {MYSQL_TEMPLATE}" if bundle.mysql_manifests is not None else "")
+        where = f"(app {app.name}, environment {environment})"
         documents.append(Document(
             path=f"spinnaker/{app.name}/deploy-{environment}.json",
             kind="spinnaker-pipeline",
-            content=deploy_pipeline(fleet, app, deployment, bundle),
-            origin=f"{origin} (app {app.name}, environment {environment})",
+            content=deploy_pipeline(fleet, app, deployment, variants),
+            origin=f"template {APP_TEMPLATE} {where}",
             app=app.name,
         ))
+        if variants.first.mysql_manifests is not None:
+            documents.append(Document(
+                path=f"spinnaker/{app.name}/mysql-{environment}.json",
+                kind="spinnaker-pipeline",
+                content=mysql_pipeline(app, deployment, variants),
+                origin=f"template {MYSQL_TEMPLATE} {where}",
+                app=app.name,
+            ))
         documents.append(Document(
             path=f"spinnaker/{app.name}/rollback-{environment}.json",
             kind="spinnaker-pipeline",
-            content=rollback_pipeline(app, deployment, bundle),
-            origin=f"template {APP_TEMPLATE} (app {app.name}, environment {environment})",
+            content=rollback_pipeline(app, deployment, variants),
+            origin=f"template {APP_TEMPLATE} {where}",
             app=app.name,
         ))
     return documents
 
 
-def clouddriver_config(fleet: Fleet) -> dict[str, Any]:
-    """clouddriver-local.yml: the Harbor registry account and one Kubernetes account per deploy cluster."""
-    spinnaker = fleet.spinnaker
-    registry: dict[str, Any] = {
-        "name": spinnaker.docker_account,
-        "address": fleet.harbor.url,
-        "username": spinnaker.registry_username,
-        "trackDigests": True,
-        "cacheIntervalSeconds": spinnaker.cache_interval_seconds,
-        "repositories": sorted({app.repository for app in fleet.apps}),
-    }
-    if spinnaker.registry_password_command is not None:
-        registry["passwordCommand"] = spinnaker.registry_password_command
-    else:
-        registry["passwordFile"] = spinnaker.registry_password_file
-    if fleet.harbor.insecure:
-        registry["insecureRegistry"] = True
-    accounts = [
-        {
-            "name": cluster.account,
-            "context": cluster.context,
-            "kubeconfigFile": cluster.kubeconfig,
-            "namespaces": [cluster.namespace],
-            "onlySpinnakerManaged": True,
-        }
-        for cluster in sorted(fleet.clusters, key=lambda c: c.account)
-        if cluster.role == "deploy"
-    ]
-    return {
-        "dockerRegistry": {"enabled": True, "accounts": [registry]},
-        "kubernetes": {"enabled": True, "accounts": accounts},
-    }
-
-
 def fleet_documents(fleet: Fleet) -> list[Document]:
-    return [Document(
-        path="spinnaker/clouddriver-local.yml",
-        kind="clouddriver-config",
-        content=clouddriver_config(fleet),
-        origin="the fleet's harbor, spinnaker and clusters sections",
-    )]
+    return accounts.fleet_documents(fleet)
