@@ -292,7 +292,8 @@ def test_a_cluster_with_its_own_pull_secret_gets_its_own_manifest_artifact() -> 
 
 
 def test_the_pull_secret_name_is_configurable_per_environment() -> None:
-    text = WAVES.replace("replicas: 1, storage: ephemeral}", "replicas: 1, storage: ephemeral, image_pull_secret: regcred}")
+    text = WAVES.replace("replicas: 1, storage: ephemeral}",
+                         "replicas: 1, storage: ephemeral, image_pull_secret: regcred}")
     dev = pipeline(fleet_from(text), "web", "deploy-dev")
     pod = decoded_manifests(dev, "web-manifests-dev")[0]["spec"]["template"]["spec"]
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]
