@@ -746,8 +746,8 @@ class _Checker:
                 f"label from its pods, so the ReplicaSet would orphan them and start new ones")
 
     def _binding(self, stage: dict[str, Any], manifests: list[_Manifest], path: str) -> None:
-        if stage.get("source") != "text" or stage.get("enableArtifactBinding") is False:
-            return
+        if not manifests or stage.get("enableArtifactBinding") is False:
+            return  # nothing known to bind to (an artifact fetched at run time)
         ids = stage.get("requiredArtifactIds")
         required = [("requiredArtifactIds", i, a) for i, a in enumerate(ids)] if isinstance(ids, list) else []
         items = stage.get("requiredArtifacts")
