@@ -203,8 +203,9 @@ def test_prod_rolls_out_wave_after_wave_with_judgments_and_mysql_in_its_own_pipe
     assert stage(prod, "approve-wave-3")["requisiteStageRefIds"] == ["deploy-prod-eu-2"]
     mysql_pipeline = pipeline(fleet_from(), "web", "mysql-prod")
     assert [s["refId"] for s in mysql_pipeline["stages"]] == [
-        "mysql-prod-eu-1", "mysql-prod-us-1", "mysql-prod-eu-2", "mysql-prod-ap-3"]
-    assert stage(mysql_pipeline, "mysql-prod-eu-2")["requisiteStageRefIds"] == ["mysql-prod-eu-1", "mysql-prod-us-1"]
+        "mysql-prod-eu-1", "mysql-prod-us-1", "wave-2", "mysql-prod-eu-2", "mysql-prod-ap-3"]
+    assert stage(mysql_pipeline, "wave-2")["requisiteStageRefIds"] == ["mysql-prod-eu-1", "mysql-prod-us-1"]
+    assert stage(mysql_pipeline, "mysql-prod-eu-2")["requisiteStageRefIds"] == ["wave-2"]
     mysql_text = text_form(mysql_pipeline)
     judgment = stage(prod, "approve-wave-2")
     assert judgment["type"] == "manualJudgment" and judgment["failPipeline"] is True
@@ -223,8 +224,14 @@ def test_without_judgment_the_next_wave_waits_for_every_deploy_of_the_previous_o
     text = WAVES.replace("judgment_between_waves: true", "judgment_between_waves: false")
     prod = pipeline(fleet_from(text), "web", "deploy-prod")
     assert not stages_of(prod, "manualJudgment")
-    assert stage(prod, "deploy-prod-eu-2")["requisiteStageRefIds"] == ["deploy-prod-eu-1", "deploy-prod-us-1"]
-    assert stage(prod, "deploy-prod-ap-3")["requisiteStageRefIds"] == ["deploy-prod-eu-2"]
+    # a wave of several clusters ends in one barrier, so each later stage names one requisite (not n x m refIds)
+    barrier = stage(prod, "wave-2")
+    assert (barrier["type"], barrier["waitTime"]) == ("wait", 0)
+    assert barrier["requisiteStageRefIds"] == ["deploy-prod-eu-1", "deploy-prod-us-1"]
+    assert stage(prod, "deploy-prod-eu-2")["requisiteStageRefIds"] == ["wave-2"]
+    assert stage(prod, "deploy-prod-ap-3")["requisiteStageRefIds"] == ["deploy-prod-eu-2"]  # a wave of one
+    mysql = pipeline(fleet_from(text), "web", "mysql-prod")
+    assert stage(mysql, "mysql-prod-eu-2")["requisiteStageRefIds"] == ["wave-2"]
 
 
 def test_dev_clusters_deploy_in_parallel() -> None:

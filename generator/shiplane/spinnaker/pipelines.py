@@ -14,8 +14,9 @@ executions per release instead of one; the artifact keeps one execution and one 
 Stage graph of a deploy pipeline (refIds derive from cluster names, so adding a cluster changes no other stage):
 
     wave 1:  deploy-<c>             for every cluster c of the wave, in parallel
-             approve-wave-2         (manual judgment, when judgment_between_waves)
-    wave 2:  deploy-<c>             each waits for every deploy of wave 1 (or for the judgment)
+             approve-wave-2         (manual judgment, when judgment_between_waves; else a `wait` of 0 s named
+                                    wave-2 when wave 1 has several clusters): waits for every deploy of wave 1
+    wave 2:  deploy-<c>             each waits for approve-wave-2 (or wave-2)
     ...
 
 Every `deploy-<c>` is red/black (`bluegreen` from Spinnaker 1.30 on). The database is NOT in it: the deploy
@@ -129,6 +130,18 @@ def _waves(deployment: AppDeployment, app: App, stage_for: Any, *, judgment: boo
                 "refId": ref,
                 "requisiteStageRefIds": previous,
                 "type": "manualJudgment",
+            })
+            previous = [ref]
+        elif previous and len(previous) > 1:
+            # One stage waits for the whole previous wave, so that each stage of this wave names one requisite
+            # (without it, a wave of n clusters after a wave of m lists n x m refIds).
+            ref = f"wave-{wave}"
+            stages.append({
+                "name": f"Wave {wave}",
+                "refId": ref,
+                "requisiteStageRefIds": previous,
+                "type": "wait",
+                "waitTime": 0,
             })
             previous = [ref]
         stages.extend(stage_for(cluster, previous) for cluster in clusters)
