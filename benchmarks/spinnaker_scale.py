@@ -83,7 +83,7 @@ def fleet_figures(apps: int, clusters: int) -> None:
         clouddriver = yaml.safe_load((spinnaker / "clouddriver-local.yml").read_text(encoding="utf-8"))
         accounts = clouddriver["dockerRegistry"]["accounts"]
         prods = [size for size, name in sizes if name.endswith("/deploy-prod.json")]
-        print(f"\n{apps:,} apps x {clusters} clusters: render (Concourse + Spinnaker, `shiplane render`) {seconds:.1f} s")
+        print(f"\n{apps:,} apps x {clusters} clusters: `shiplane render` (Concourse + Spinnaker) {seconds:.1f} s")
         print(f"  spinnaker/: {len(files):,} files, {total / 1024 / 1024:,.1f} MB in total")
         print(f"  deploy-prod.json: {_kb(min(prods))} .. {_kb(max(prods))} each")
         print(f"  largest file: {sizes[-1][1]} ({_kb(sizes[-1][0])})")
@@ -105,11 +105,12 @@ def fleet_figures(apps: int, clusters: int) -> None:
               f"({seconds:.1f} s render)")
         for name, count in sorted(kinds.items()):
             print(f"  {count:>6,} x {name}")
+        only_prod = all(p.startswith("spinnaker/") and "dev" not in p.rsplit("/", 1)[-1] for p in changed)
         must = apps * 3 + 3  # every app's deploy-prod, mysql-prod, rollback-prod; the three account files
         print(f"  that must change: {must:,} (each prod pipeline names the new cluster; its account and "
               f"kubeconfig join clouddriver-local.yml, the Operator patch and the Halyard script); "
               f"nothing else (Concourse pipelines, dev pipelines and applications untouched: "
-              f"{'yes' if all(p.startswith('spinnaker/') and 'dev' not in p.rsplit('/', 1)[-1] for p in changed) else 'NO'})")
+              f"{'yes' if only_prod else 'NO'})")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
