@@ -396,6 +396,20 @@ def test_a_user_template_shadows_the_builtin_one(tmp_path: Path) -> None:
     assert container["readinessProbe"]["periodSeconds"] == 7
 
 
+def test_a_user_template_from_before_pull_secrets_still_renders_and_pulls(tmp_path: Path) -> None:
+    builtin = (ROOT / "templates" / "spinnaker" / "app.yml.j2").read_text(encoding="utf-8")
+    old = builtin.replace("        imagePullSecrets: {{ image_pull_secrets | json }}\n", "")
+    assert old != builtin
+    (tmp_path / "spinnaker").mkdir()
+    (tmp_path / "spinnaker" / "app.yml.j2").write_text(old, encoding="utf-8")
+    fleet = fleet_from()
+    rendered = documents(fleet, TemplateSet(str(tmp_path)))
+    pod = decoded_manifests(rendered["spinnaker/web/deploy-prod.json"].content, "web-manifests-prod")[0]
+    assert pod["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "harbor-pull"}]
+    for document in rendered.values():
+        assert validate_document(document, fleet) == [], document.path
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [

@@ -13,7 +13,7 @@ from typing import Any
 
 from shiplane.errors import ShiplaneError
 from shiplane.model import App, AppDeployment, Cluster, Fleet, Resources
-from shiplane.spinnaker.podrules import bindable_image
+from shiplane.spinnaker.podrules import bindable_image, pod_specs
 from shiplane.templates import TemplateSet
 
 APP_TEMPLATE = "spinnaker/app.yml.j2"
@@ -129,6 +129,15 @@ def _manifests(templates: TemplateSet, name: str, context: dict[str, Any], what:
     return data
 
 
+def _ensure_pull_secrets(manifest: dict[str, Any], secrets: list[dict[str, str]]) -> None:
+    """Every pod template names the pull Secret: a template written before shiplane rendered imagePullSecrets (a
+    team's `--templates` override) gets it here, so it keeps rendering and its pods can pull from Harbor. A
+    template that sets its own imagePullSecrets keeps them. (The rendered data is fresh: safe to change.)"""
+    for _, spec in pod_specs(manifest):
+        if not spec.get("imagePullSecrets"):
+            spec["imagePullSecrets"] = [dict(secret) for secret in secrets]
+
+
 def bundle(fleet: Fleet, app: App, deployment: AppDeployment, templates: TemplateSet, secret: str) -> Bundle:
     what = f"app {app.name}, environment {deployment.environment.name}"
     context = _template_context(fleet, app, deployment, secret)
@@ -136,6 +145,8 @@ def bundle(fleet: Fleet, app: App, deployment: AppDeployment, templates: Templat
     mysql_manifests = None
     if context["mysql"] is not None:
         mysql_manifests = _manifests(templates, MYSQL_TEMPLATE, context, what)
+    for manifest in app_manifests + (mysql_manifests or []):
+        _ensure_pull_secrets(manifest, context["image_pull_secrets"])
     replica_sets = [m["metadata"].get("name") for m in app_manifests if m.get("kind") == "ReplicaSet"]
     if len(replica_sets) != 1 or not isinstance(replica_sets[0], str):
         raise ShiplaneError(f"template {APP_TEMPLATE} ({what}): must render exactly one ReplicaSet with a name "
