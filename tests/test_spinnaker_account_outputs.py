@@ -79,7 +79,7 @@ def test_the_operator_patch_appends_and_keeps_the_accounts_already_there() -> No
     patched = jsonpatch.apply_patch(SERVICE, patch)
     providers = patched["spec"]["spinnakerConfig"]["config"]["providers"]
     assert [a["name"] for a in providers["dockerRegistry"]["accounts"]] == ["dockerhub", "harbor"]
-    assert [a["name"] for a in providers["kubernetes"]["accounts"]][0] == "spinnaker-itself"
+    assert providers["kubernetes"]["accounts"][0]["name"] == "spinnaker-itself"
     assert len(providers["kubernetes"]["accounts"]) == 1 + 6
     assert providers["dockerRegistry"]["enabled"] is True
     igor = patched["spec"]["spinnakerConfig"]["profiles"]["igor"]
