@@ -29,6 +29,7 @@ import yaml
 
 EMBEDDED_TYPE = "embedded/base64"
 EMBEDDED_ACCOUNT = "embedded-artifact"
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ManifestArtifactError(ValueError):
@@ -56,9 +57,12 @@ def decode(reference: object) -> list[Any]:
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ManifestArtifactError(f"reference is not base64 of UTF-8 text ({exc})") from None
     try:
-        documents = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        raise ManifestArtifactError(f"reference does not decode to YAML or JSON ({exc})") from None
+        documents = [json.loads(text)]  # shiplane's own form, and JSON is YAML: the fast path
+    except ValueError:
+        try:
+            documents = list(yaml.load_all(text, Loader=_LOADER))
+        except yaml.YAMLError as exc:
+            raise ManifestArtifactError(f"reference does not decode to YAML or JSON ({exc})") from None
     manifests: list[Any] = []
     for document in documents:
         if document is None:
