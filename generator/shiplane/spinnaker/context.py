@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shiplane.spinnaker.kubeschema import KubernetesSchemas
 from shiplane.spinnaker.tags import TagPolicy
@@ -35,3 +36,30 @@ class Context:
     """The red/black strategy name every traffic-managed deploy must use (shiplane's own pipelines)."""
     strict: bool = False
     """shiplane's own pipelines: Services deployed in the same stage, explicit namespaces."""
+
+
+@dataclass
+class Manifest:
+    """One Kubernetes object of a stage: its position, body and path for findings."""
+
+    index: int
+    body: dict[str, Any]
+    path: str
+
+    @property
+    def kind(self) -> str:
+        kind = self.body.get("kind")
+        return kind if isinstance(kind, str) else ""
+
+    @property
+    def name(self) -> str | None:
+        metadata = self.body.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        return name if isinstance(name, str) else None
+
+    def namespace(self, override: str | None) -> str | None:
+        if override:
+            return override
+        metadata = self.body.get("metadata")
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        return namespace if isinstance(namespace, str) and namespace else None

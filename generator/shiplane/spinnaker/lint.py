@@ -1,26 +1,37 @@
 """A linter for Spinnaker pipeline JSON: what Orca, Echo and clouddriver do with it at runtime, checked up front.
 
 Spinnaker accepts almost any pipeline JSON (Front50 stores it without looking at the stages) and fails at deploy
-time. These rules come from the services' sources:
+time. The rules, by family, with the upstream code each mirrors (spinnaker/spinnaker monorepo):
 
-- spin `pipeline save`: `application` and `name` present; `schema` when a `template` is given;
-- Front50: blank application or name rejected;
-- Orca: `stages` present, every stage has a known `type` (NoSuchStageDefinitionBuilderException otherwise), string
-  `refId`s, unique (Orca does not check), `requisiteStageRefIds` pointing at stages, an acyclic graph with at least
-  one initial stage ("No initial stages found"), `cloudProvider` set on clouddriver stages (it defaults to aws),
-  `source` set on manifest stages, `spelEvaluator` v3 or v4;
-- artifacts: trigger `expectedArtifactIds` and stage `requiredArtifactIds` resolve, every required artifact can be
-  bound at runtime (from a trigger, a default or a prior execution), every required docker image binds to a
-  container image (clouddriver compares the image without tag or digest with the artifact name);
-- Echo: the docker trigger `tag` is a valid Java regex (an invalid one silently never fires) and, when the
-  environment is known, fires for exactly the tags it should;
-- clouddriver red/black (and blue/green, its 1.30 name): ReplicaSets only, a stable `metadata.name`, `moniker.app`,
-  `service <name>` references, the Service in the workload's namespace, a non-empty Service selector that shares
-  no label key with the pod template (clouddriver adds those labels itself) and is not part of the ReplicaSet
-  selector, `strategy.spinnaker.io/max-version-history` ≥ 2, traffic enabled; rollback by enable/disable,
-  because `undoRolloutManifest` does not work on ReplicaSets;
-- accounts exist (known from the fleet or a clouddriver config) and manifests stay in the account's namespaces;
-- every Kubernetes manifest against Kubernetes' OpenAPI schemas; no Secret values in a pipeline.
+- this module, pipelines and stages:
+  - spin `pipeline save`: `application` and `name` present; `schema` when a `template` is given; Front50 rejects
+    a blank application or name;
+  - Orca: every stage has a known `type` (orca-core `StageResolver`: NoSuchStageDefinitionBuilderException),
+    string `refId`s, unique (Orca does not check), `requisiteStageRefIds` pointing at stages (orca-core
+    `StageExecutionImpl`: "Invalid stage relationships found"), an initial stage (orca-queue
+    `StartExecutionHandler`: "No initial stages found"), `cloudProvider` set on clouddriver stages (it defaults to
+    aws), `spelEvaluator` v3 or v4;
+  - manifest sources (orca-clouddriver `ManifestEvaluator.evaluate`/`getManifestsFromArtifact`/
+    `getManifestArtifact`): `source` text or artifact ("Unknown ManifestContext.Source"), text manifests present
+    ("No text manifest was specified."), a manifest artifact with an account ("No manifest artifact account was
+    specified."); an `embedded/base64` default artifact is decoded (`shiplane.spinnaker.manifestartifact`) and its
+    manifests are checked like text ones, in the stage's `namespaceOverride`;
+  - artifacts (orca-core `ArtifactResolver`: "Unmatched expected artifact"): trigger `expectedArtifactIds` and stage
+    `requiredArtifactIds` resolve and can be bound (a trigger, a default or a prior execution); every required
+    docker image binds to a container image (clouddriver `Replacer.dockerImage`: the image without tag or digest
+    equals the artifact name);
+  - Echo (`AbstractOCIRegistryEventHandler.matchTags`): the docker trigger `tag` is a Java regex matched against
+    the whole tag (an invalid one silently never fires), fires for exactly the environment's tags when known, and
+    never for `latest` (`shiplane.spinnaker.tags`);
+  - accounts exist (known from the fleet or a clouddriver config) and manifests stay in the account's namespaces
+    (clouddriver `KubernetesCredentials` namespaces); targeted manifest stages (enable/disable/scale/undo) name
+    their target (`undoRolloutManifest` does not work on ReplicaSets: no rollout history);
+  - every Kubernetes manifest against Kubernetes' OpenAPI schemas (`shiplane.spinnaker.kubeschema`); no Secret
+    values in a pipeline;
+- `shiplane.spinnaker.trafficrules`: red/black and the Services a workload is attached to (clouddriver);
+- `shiplane.spinnaker.podrules`: containers, env, quantities (`shiplane.spinnaker.quantity`, apimachinery
+  `ParseQuantity`), image binding, pull secrets and no StatefulSet/PVC in image-triggered shiplane pipelines;
+- `shiplane.spinnaker.accountrules`: applications, clouddriver accounts, igor's threshold, the Operator patch.
 
 A finding is `(path, message)`; the message says what happens at runtime and the fix.
 """
@@ -34,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shiplane.spinnaker.accountrules import accounts_from_clouddriver, check_application, check_clouddriver
-from shiplane.spinnaker.context import Accounts, Context
+from shiplane.spinnaker.context import Accounts, Context, Manifest
 from shiplane.spinnaker.javaregex import JavaRegexError, compile_java
 from shiplane.spinnaker.kubeschema import KubernetesSchemas, Memo
 from shiplane.spinnaker.manifestartifact import EMBEDDED_ACCOUNT, EMBEDDED_TYPE, ManifestArtifactError, decode
@@ -45,57 +56,24 @@ from shiplane.spinnaker.podrules import (
     name_from_reference,
     pod_spec_findings,
     pod_specs,
-    selector_keys,
-    template_labels,
 )
 from shiplane.spinnaker.stagetypes import (
     CRITERIA,
     KNOWN_STAGE_TYPES,
     KUBERNETES_MANIFEST_STAGES,
     SPEL_EVALUATORS,
-    STRATEGIES,
     TARGETED_MANIFEST_STAGES,
-    TRAFFIC_KINDS,
 )
 from shiplane.spinnaker.tags import check_tag_pattern
+from shiplane.spinnaker.trafficrules import TrafficRules
 
 Finding = tuple[str, str]
 
-MAX_VERSION_HISTORY = "strategy.spinnaker.io/max-version-history"
-VERSIONED = "strategy.spinnaker.io/versioned"
-LOAD_BALANCERS = "traffic.spinnaker.io/load-balancers"
-_VERSIONED_NAME = re.compile(r"-v\d{3}$")
 _REGEX_META = re.compile(r"[*+?()\[\]{}|^$\\]")
-_SERVICE_REFERENCE = re.compile(r"service ([a-z0-9]([-a-z0-9]*[a-z0-9])?)")
 
 
 @dataclass
-class _Manifest:
-    index: int
-    body: dict[str, Any]
-    path: str
-
-    @property
-    def kind(self) -> str:
-        kind = self.body.get("kind")
-        return kind if isinstance(kind, str) else ""
-
-    @property
-    def name(self) -> str | None:
-        metadata = self.body.get("metadata")
-        name = metadata.get("name") if isinstance(metadata, dict) else None
-        return name if isinstance(name, str) else None
-
-    def namespace(self, override: str | None) -> str | None:
-        if override:
-            return override
-        metadata = self.body.get("metadata")
-        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
-        return namespace if isinstance(namespace, str) and namespace else None
-
-
-@dataclass
-class _Checker:
+class _Checker(TrafficRules):
     pipeline: dict[str, Any]
     ctx: Context
     findings: list[Finding] = field(default_factory=list)
@@ -107,7 +85,7 @@ class _Checker:
     shared: dict[tuple[Any, ...], list[Finding]] = field(default_factory=dict)
     stage_memo: dict[tuple[Any, ...], list[Finding]] = field(default_factory=dict)
     reusable: bool = True
-    decoded: dict[Any, list[_Manifest]] = field(default_factory=dict)
+    decoded: dict[Any, list[Manifest]] = field(default_factory=dict)
 
     def add(self, path: str, message: str) -> None:
         self.findings.append((path, message))
@@ -300,25 +278,6 @@ class _Checker:
                 if isinstance(artifact, dict) and isinstance(artifact.get("id"), str):
                     self.resolvable.add(artifact["id"])
 
-    def _deployed_services(self) -> dict[tuple[str | None, str | None, str], dict[str, Any]]:
-        """Services deployed by any deployManifest stage, by (account, namespace, name), for traffic checks of
-        stages that attach to a Service deployed by another stage (collected on first need)."""
-        if self.services is None:
-            self.services = {}
-            for stage in self.all_stages:
-                manifests = stage.get("manifests") if isinstance(stage, dict) else None
-                if stage.get("type") != "deployManifest" or not isinstance(manifests, list):
-                    continue
-                override = stage.get("namespaceOverride")
-                override = override if isinstance(override, str) else None
-                account = stage.get("account") if isinstance(stage.get("account"), str) else None
-                for index, manifest in enumerate(manifests):
-                    if isinstance(manifest, dict) and manifest.get("kind") == "Service":
-                        item = _Manifest(index, manifest, "")
-                        if item.name:
-                            self.services.setdefault((account, item.namespace(override), item.name), manifest)
-        return self.services
-
     def _stage(self, stage: dict[str, Any], path: str) -> None:
         kind = stage.get("type")
         if not isinstance(kind, str) or not kind:
@@ -445,7 +404,7 @@ class _Checker:
                 self.add(where, f"{namespace!r} is not a namespace of account {account!r} (it manages "
                                 f"{', '.join(sorted(allowed))}); clouddriver refuses it")
 
-    def _manifest_source(self, stage: dict[str, Any], path: str, *, single: bool = False) -> list[_Manifest]:
+    def _manifest_source(self, stage: dict[str, Any], path: str, *, single: bool = False) -> list[Manifest]:
         source = stage.get("source")
         if source not in ("text", "artifact"):
             self.add(f"{path}.source", f"must be \"text\" or \"artifact\", not {json.dumps(source)}; Orca fails "
@@ -466,10 +425,10 @@ class _Checker:
             if not isinstance(body, dict):
                 self.add(where, "must be a Kubernetes object")
                 continue
-            result.append(_Manifest(index, body, where))
+            result.append(Manifest(index, body, where))
         return result
 
-    def _artifact_manifests(self, stage: dict[str, Any], path: str) -> list[_Manifest]:
+    def _artifact_manifests(self, stage: dict[str, Any], path: str) -> list[Manifest]:
         """Orca ManifestEvaluator.getManifestArtifact/getManifestsFromArtifact: the bound manifest artifact needs an
         account; an embedded/base64 default artifact is decoded (once per pipeline) and checked like text."""
         artifact_id = stage.get("manifestArtifactId")
@@ -502,13 +461,13 @@ class _Checker:
                 where = f"{path}.manifestArtifact" if expected is None else f"expectedArtifacts[id={artifact_id}]"
                 self.add(f"{where}.reference", f"{exc}; Orca cannot parse the manifests")
             else:
-                cached = [_Manifest(index, body, f"{path}.manifests[{index}]")
+                cached = [Manifest(index, body, f"{path}.manifests[{index}]")
                           for index, body in enumerate(bodies) if isinstance(body, dict)]
                 if len(cached) != len(bodies):
                     self.add(f"{path}.manifestArtifactId", "the manifest artifact holds something that is not a "
                                                            "Kubernetes object")
                 self.decoded[key] = cached
-        return [_Manifest(m.index, m.body, f"{path}.manifests[{m.index}]") for m in cached]
+        return [Manifest(m.index, m.body, f"{path}.manifests[{m.index}]") for m in cached]
 
     # Stages of a multi-cluster pipeline repeat the same manifests with another namespace and account; the checks
     # below that depend only on shared objects are memoised by the identity of those objects (the document keeps
@@ -553,7 +512,7 @@ class _Checker:
             self._traffic(stage, traffic, manifests, override, path)
         self._binding(stage, manifests, path)
 
-    def _manifest(self, manifest: _Manifest, override: str | None, stage_path: str) -> None:
+    def _manifest(self, manifest: Manifest, override: str | None, stage_path: str) -> None:
         body = manifest.body
         namespace = manifest.namespace(override)
         if self.ctx.strict and namespace is None:
@@ -571,12 +530,12 @@ class _Checker:
             )
             self._emit(stage_path, problems)
 
-    def _schema(self, manifest: _Manifest, schemas: KubernetesSchemas) -> Iterator[Finding]:
+    def _schema(self, manifest: Manifest, schemas: KubernetesSchemas) -> Iterator[Finding]:
         prefix = f".manifests[{manifest.index}]"
         for where, message in schemas.problems(manifest.body, self.memo):
             yield f"{prefix}.{where}" if where else prefix, f"{message} (Kubernetes {schemas.name} schema)"
 
-    def _content(self, manifest: _Manifest) -> Iterator[Finding]:
+    def _content(self, manifest: Manifest) -> Iterator[Finding]:
         """Findings that depend only on the manifest's spec and data."""
         body = manifest.body
         prefix = f".manifests[{manifest.index}]"
@@ -589,163 +548,7 @@ class _Checker:
         for inner, message in claim_findings(body):
             yield prefix + inner, message
 
-    def _traffic(self, stage: dict[str, Any], traffic: Any, manifests: list[_Manifest], override: str | None,
-                 path: str) -> None:
-        if not isinstance(traffic, dict):
-            self.add(f"{path}.trafficManagement", "must be an object with enabled and options")
-            return
-        if not traffic.get("enabled"):
-            return
-        options = traffic.get("options")
-        if not isinstance(options, dict):
-            self.add(f"{path}.trafficManagement.options", "missing; traffic management needs services and a strategy")
-            return
-        strategy = options.get("strategy")
-        services = options.get("services")
-        key: tuple[Any, ...] = ("options", strategy if isinstance(strategy, (str, type(None))) else id(strategy),
-               options.get("enableTraffic") is True, id(services))
-        self._emit(path, self._memo(key, self._options, options))
-        if strategy is not None and strategy not in STRATEGIES:
-            return
-        names = [name for name in map(_service_name, services if isinstance(services, list) else []) if name]
-        workloads = [m for m in manifests if m.kind.lower() in TRAFFIC_KINDS]
-        if not workloads and stage.get("source") == "text":
-            self.add(f"{path}.manifests", "traffic management is enabled but no manifest can receive traffic")
-        option_namespace = options.get("namespace")
-        in_stage = {(m.namespace(override), m.name): m.body for m in manifests if m.kind == "Service"}
-        managed = strategy in ("redblack", "bluegreen", "highlander")
-        for workload in workloads:
-            namespace = workload.namespace(override)
-            if isinstance(option_namespace, str) and option_namespace and namespace and option_namespace != namespace:
-                self.add(f"{path}.trafficManagement.options.namespace",
-                         f"is {option_namespace!r} but the workload is in {namespace!r}; Services are looked up in "
-                         f"the workload's namespace")
-            metadata = workload.body.get("metadata")
-            metadata = metadata if isinstance(metadata, dict) else {}
-            if managed:
-                key = ("red/black", workload.index, workload.kind, workload.name, id(metadata.get("annotations")),
-                       strategy, id(services))
-                self._emit(path, self._memo(key, self._red_black_workload, workload, strategy, services))
-            for name in names:
-                service = in_stage.get((namespace, name))
-                if service is None:
-                    self._service_elsewhere(stage, workload, name, namespace=namespace, in_stage=in_stage,
-                                            path=path)
-                    continue
-                key = ("attach", workload.index, name, id(service.get("spec")), id(workload.body.get("spec")),
-                       id(metadata.get("labels")))
-                self._emit(path, self._memo(key, self._attach, workload, name, service))
-
-    def _options(self, options: dict[str, Any]) -> Iterator[Finding]:
-        where = ".trafficManagement.options"
-        strategy = options.get("strategy")
-        if strategy is not None and strategy not in STRATEGIES:
-            yield f"{where}.strategy", (f"{json.dumps(strategy)} is not a strategy; use one of "
-                                        f"{', '.join(sorted(STRATEGIES))}")
-            return
-        version = self.ctx.spinnaker_version
-        if strategy == "bluegreen" and version is not None and version < (1, 30, 0):
-            yield f"{where}.strategy", ("bluegreen exists from Spinnaker 1.30 on (it is red/black renamed); use "
-                                        "redblack with this Spinnaker")
-        if self.ctx.traffic_strategy is not None and strategy != self.ctx.traffic_strategy:
-            yield f"{where}.strategy", (f"is {json.dumps(strategy)}; shiplane deploys apps with "
-                                        f"{self.ctx.traffic_strategy!r} on this Spinnaker version")
-        if strategy in ("redblack", "bluegreen", "highlander") and options.get("enableTraffic") is not True:
-            yield f"{where}.enableTraffic", ("must be true with a rollout strategy; otherwise the new version gets "
-                                             "no traffic and the old one is disabled")
-        services = options.get("services")
-        if not isinstance(services, list) or not services:
-            yield f"{where}.services", ("needs at least one 'service <name>'; traffic management attaches the "
-                                        "workload to these Services")
-            return
-        for position, service in enumerate(services):
-            if _service_name(service) is None:
-                yield f"{where}.services[{position}]", (f"{json.dumps(service)} must be 'service <name>'; "
-                                                        f"clouddriver fails with 'Load balancers must be specified "
-                                                        f"in the form {{kind}} {{name}}'")
-
-    def _red_black_workload(self, workload: _Manifest, strategy: Any, services: Any) -> Iterator[Finding]:
-        prefix = f".manifests[{workload.index}]"
-        if workload.kind != "ReplicaSet":
-            yield f"{prefix}.kind", (f"{strategy} works on ReplicaSets only (clouddriver's Deployment support was "
-                                     f"reverted and old versions are found as replicaSets); deploy a ReplicaSet")
-            return
-        metadata = workload.body.get("metadata")
-        metadata = metadata if isinstance(metadata, dict) else {}
-        name = metadata.get("name")
-        if not isinstance(name, str) or not name:
-            yield f"{prefix}.metadata.name", ("missing; red/black finds earlier versions by a stable metadata.name "
-                                              "(generateName does not work)")
-        elif _VERSIONED_NAME.search(name):
-            yield f"{prefix}.metadata.name", (f"{name!r} ends like a version; clouddriver appends -vNNN itself, "
-                                              f"keep the name stable")
-        annotations = metadata.get("annotations")
-        annotations = annotations if isinstance(annotations, dict) else {}
-        history = annotations.get(MAX_VERSION_HISTORY)
-        if history is None:
-            yield f"{prefix}.metadata.annotations", (f"needs {MAX_VERSION_HISTORY} (at least \"2\"); without it "
-                                                     f"disabled versions pile up with all their replicas")
-        elif not (isinstance(history, str) and history.isdigit() and int(history) >= 2):
-            yield f"{prefix}.metadata.annotations.{MAX_VERSION_HISTORY}", (
-                f"{json.dumps(history)} must be a string holding a number ≥ 2; clouddriver rejects less with "
-                f"red/black (the previous version must survive)")
-        if annotations.get(VERSIONED) == "false":
-            yield f"{prefix}.metadata.annotations.{VERSIONED}", ("is \"false\": red/black needs versioned "
-                                                                 "ReplicaSets; remove the annotation")
-        existing = annotations.get(LOAD_BALANCERS)
-        if existing is not None:
-            try:
-                same = isinstance(existing, str) and json.loads(existing) == services
-            except ValueError:
-                same = False
-            if not same:
-                yield f"{prefix}.metadata.annotations.{LOAD_BALANCERS}", (
-                    "differs from trafficManagement.options.services; clouddriver fails with 'Manifest already has "
-                    "traffic.spinnaker.io/load-balancers annotation set'; remove the annotation")
-
-    def _service_elsewhere(self, stage: dict[str, Any], workload: _Manifest, name: str, *, namespace: str | None,
-                           in_stage: dict[tuple[str | None, str | None], dict[str, Any]], path: str) -> None:
-        """A traffic Service that this stage does not deploy: in another namespace, another stage, or nowhere."""
-        others = [ns for (ns, other) in in_stage if other == name]
-        if others:
-            self.add(f"{path}.trafficManagement.options.services",
-                     f"Service {name!r} is in namespace {others[0]!r} but the workload is in {namespace!r}; "
-                     f"clouddriver looks the Service up in the workload's namespace")
-            return
-        self.reusable = False  # depends on the stage's account: not the same for another cluster
-        account = stage.get("account") if isinstance(stage.get("account"), str) else None
-        service = self._deployed_services().get((account, namespace, name))
-        if service is None:
-            if self.ctx.strict:
-                self.add(f"{path}.trafficManagement.options.services",
-                         f"Service {name!r} is not deployed by this stage; deploy it with the workload so that "
-                         f"clouddriver can attach them")
-            return
-        self._emit(path, list(self._attach(workload, name, service)))
-
-    def _attach(self, workload: _Manifest, name: str, service: dict[str, Any]) -> Iterator[Finding]:
-        """clouddriver KubernetesServiceHandler.attach, and what disabling a version does to the ReplicaSet."""
-        prefix = f".manifests[{workload.index}]"
-        spec = service.get("spec")
-        selector = spec.get("selector") if isinstance(spec, dict) else None
-        if not isinstance(selector, dict) or not selector:
-            yield ".trafficManagement.options.services", (
-                f"Service {name!r} has no selector; clouddriver fails with 'Service must have a non-empty selector "
-                f"in order to be attached to a workload'")
-            return
-        common = sorted(set(selector) & set(template_labels(workload.body)))
-        if common:
-            yield f"{prefix}.spec.template.metadata.labels", (
-                f"shares {', '.join(common)} with the selector of Service {name!r}; clouddriver fails with 'Service "
-                f"selector must have no label keys in common with target workload' (it adds the selector labels "
-                f"itself, and removes them to disable a version)")
-        overlap = sorted(set(selector) & selector_keys(workload.body))
-        if overlap:
-            yield f"{prefix}.spec.selector", (
-                f"uses {', '.join(overlap)}, a selector label of Service {name!r}; disabling a version removes that "
-                f"label from its pods, so the ReplicaSet would orphan them and start new ones")
-
-    def _binding(self, stage: dict[str, Any], manifests: list[_Manifest], path: str) -> None:
+    def _binding(self, stage: dict[str, Any], manifests: list[Manifest], path: str) -> None:
         if not manifests or stage.get("enableArtifactBinding") is False:
             return  # nothing known to bind to (an artifact fetched at run time)
         ids = stage.get("requiredArtifactIds")
@@ -760,7 +563,7 @@ class _Checker:
                *(id(m.body.get("spec")) for m in manifests), *(m.kind == "Pod" for m in manifests))
         self._emit(path, self._memo(key, self._bind, required, manifests))
 
-    def _bind(self, required: list[tuple[str, int, Any]], manifests: list[_Manifest]) -> Iterator[Finding]:
+    def _bind(self, required: list[tuple[str, int, Any]], manifests: list[Manifest]) -> Iterator[Finding]:
         """clouddriver's docker image binding (match-name-and-tag): every required image must replace one."""
         found = [image for m in manifests for _, spec in pod_specs(m.body) for image in images(spec)]
         for key, position, artifact_id in required:
@@ -980,14 +783,6 @@ def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
                     if len(component) > 1:
                         found.append(sorted(component))
     return sorted(found)
-
-
-def _service_name(service: Any) -> str | None:
-    """The name in `service <name>`, or None when the reference is malformed."""
-    if not isinstance(service, str):
-        return None
-    match = _SERVICE_REFERENCE.fullmatch(service)
-    return match.group(1) if match else None
 
 
 _CONTAINERS = (dict, list)
