@@ -18,7 +18,7 @@ time. The rules, by family, with the upstream code each mirrors (spinnaker/spinn
     manifests are checked like text ones, in the stage's `namespaceOverride`;
   - artifacts (orca-core `ArtifactResolver`: "Unmatched expected artifact"): trigger `expectedArtifactIds` and stage
     `requiredArtifactIds` resolve and can be bound (a trigger, a default or a prior execution); every required
-    docker image binds to a container image (clouddriver `Replacer.dockerImage`: the image without tag or digest
+    docker image binds to a container image (clouddriver `Replacer.DOCKER_IMAGE`: the image without tag or digest
     equals the artifact name);
   - Echo (`AbstractOCIRegistryEventHandler.matchTags`): the docker trigger `tag` is a Java regex matched against
     the whole tag (an invalid one silently never fires), fires for exactly the environment's tags when known, and

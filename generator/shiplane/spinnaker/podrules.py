@@ -2,7 +2,7 @@
 
 Each rule names the upstream code it mirrors:
 
-- image binding: clouddriver `ArtifactReplacer`/`Replacer.dockerImage` (kubernetes/artifact/Replacer.java) binds
+- image binding: clouddriver `ArtifactReplacer`/`Replacer.DOCKER_IMAGE` (kubernetes/artifact/Replacer.java) binds
   a docker/image artifact to every `$..spec.template.spec.containers[*].image` (and a Pod's own containers) whose
   value without `@digest` (else without what follows the last `:`) equals the artifact name;
 - quantities: k8s.io/apimachinery pkg/api/resource `ParseQuantity` (see `shiplane.spinnaker.quantity`), applied
