@@ -9,8 +9,10 @@ How Spinnaker runs it (verified in spinnaker/spinnaker):
   `coerceManifestToList`) and evaluates SpEL in it unless `skipExpressionEvaluation`;
 - clouddriver's embedded artifact account is called `embedded-artifact` (clouddriver-artifacts-embedded
   EmbeddedArtifactAccount) and returns the base64-decoded `reference`;
-- Orca binds an expected artifact that no trigger artifact matches to its `defaultArtifact` when
-  `useDefaultArtifact` is set, once per execution;
+- Orca (orca-core `ArtifactUtils.resolveArtifacts`, `ArtifactResolver.resolveExpectedArtifacts`) resolves, when an
+  execution starts, every expected artifact that a trigger names or that has `useDefaultArtifact` or
+  `usePriorArtifact`; one that no received artifact matches is bound to its `defaultArtifact` (the docker trigger
+  brings `docker/image` artifacts only, which never match `embedded/base64`);
 - clouddriver `KubernetesDeployManifestConverter.updateNamespace` sets every namespaced manifest's namespace to the
   stage's `namespaceOverride`.
 
