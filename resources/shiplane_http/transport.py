@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import ssl
 import time
@@ -71,6 +72,8 @@ class Transport:
         auth_header: str | None = None,
         insecure: bool = False,
         ca_certs: Sequence[str] | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
         user_agent: str = "shiplane/0.1",
         attempts: int = 5,
         base_delay: float = 0.5,
@@ -93,6 +96,8 @@ class Transport:
         self.auth_header = auth_header
         self.insecure = insecure
         self.ca_certs = list(ca_certs or [])
+        self.client_cert = client_cert
+        self.client_key = client_key
         self.user_agent = user_agent
         self.attempts = attempts
         self.base_delay = base_delay
@@ -116,6 +121,8 @@ class Transport:
                 context.load_verify_locations(cadata="\n".join(self.ca_certs))
             except (ssl.SSLError, ValueError) as problem:
                 raise TransportError(f"{self.ca_field}: not usable PEM certificates ({problem})") from None
+        if self.client_cert is not None:
+            load_client_certificate(context, self.client_cert, self.client_key)
         return context
 
     def _connection(self) -> http.client.HTTPConnection:
@@ -235,3 +242,33 @@ class Transport:
                 self._wait(delay, f"{self.service} answered {response.status}", what)
                 continue
             return response
+
+
+def load_client_certificate(context: ssl.SSLContext, cert_pem: str, key_pem: str | None) -> None:
+    """Load a client certificate and key given as PEM *strings* (x509 authentication, e.g. to Spinnaker's Gate).
+
+    ``ssl`` only loads certificate chains from paths, so the PEM goes into anonymous memory files (``memfd``), read
+    through ``/proc/self/fd`` and closed at once: the private key never touches a file system. Raises
+    :class:`TransportError` naming the problem (never the key).
+    """
+    fds: list[int] = []
+    try:
+        paths = []
+        for name, pem in (("certificate", cert_pem), ("key", key_pem)):
+            if pem is None:
+                continue
+            fd = os.memfd_create(f"shiplane-client-{name}", os.MFD_CLOEXEC)
+            fds.append(fd)
+            os.write(fd, pem.encode())
+            paths.append(f"/proc/self/fd/{fd}")
+        try:
+            context.load_cert_chain(paths[0], paths[1] if len(paths) > 1 else None)
+        except (ssl.SSLError, OSError, ValueError) as problem:
+            reason = getattr(problem, "reason", None) or type(problem).__name__
+            raise TransportError(
+                f"the client certificate and key are not a usable PEM pair ({reason}); give the certificate and its "
+                "unencrypted private key as PEM"
+            ) from None
+    finally:
+        for fd in fds:
+            os.close(fd)
