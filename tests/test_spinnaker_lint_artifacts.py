@@ -173,18 +173,28 @@ def test_lint_spinnaker_checks_against_the_kubernetes_version_given(tmp_path: An
 
 
 def test_accounts_split_per_project_and_chunk_and_stay_put_when_apps_come_and_go() -> None:
-    repositories = [f"team/app-{i:04d}" for i in range(1000)] + [f"other/app-{i:03d}" for i in range(30)]
+    repositories = [("team", f"team/app-{i:04d}") for i in range(1000)] + [("other", f"other/app-{i:03d}")
+                                                                          for i in range(30)]
     accounts = plan_docker_accounts("harbor", repositories, 100)
     assert max(len(a.repositories) for a in accounts) <= 100
-    assert sorted(r for a in accounts for r in a.repositories) == sorted(repositories)
+    assert sorted(r for a in accounts for r in a.repositories) == sorted(r for _, r in repositories)
     assert {a.project for a in accounts} == {"team", "other"}
     assert all(a.name.startswith(f"harbor-{a.project}") for a in accounts)
     assert [a.name for a in accounts if a.project == "other"] == ["harbor-other"]
     where = {r: a.name for a in accounts for r in a.repositories}
-    grown = plan_docker_accounts("harbor", [*repositories, "team/app-new"], 100)
+    grown = plan_docker_accounts("harbor", [*repositories, ("team", "team/app-new")], 100)
     moved = [r for a in grown for r in a.repositories if r in where and where[r] != a.name]
     assert moved == []  # adding an app moves no other app
-    assert plan_docker_accounts("harbor", ["team/web"], 100)[0].name == "harbor"  # one project, one chunk
+    assert plan_docker_accounts("harbor", [("team", "team/web")], 100)[0].name == "harbor"  # one project, one chunk
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 500])
+def test_no_account_is_ever_larger_than_the_size(size: int) -> None:
+    repositories = [("p", f"p/r{i}") for i in range(60)]
+    accounts = plan_docker_accounts("harbor", repositories, size)
+    assert max(len(a.repositories) for a in accounts) <= size
+    assert sorted(r for a in accounts for r in a.repositories) == sorted(r for _, r in repositories)
+    assert len({a.name for a in accounts}) == len(accounts)
 
 
 def test_a_1000_app_fleet_has_no_account_with_more_than_500_repositories() -> None:

@@ -63,13 +63,14 @@ def _account_name(base: str, project: str) -> str:
     return f"{base}-{re.sub(r'[^a-z0-9-]+', '-', project).strip('-')}"
 
 
-def plan_docker_accounts(base: str, repositories: list[str], size: int) -> list[DockerAccount]:
-    """Accounts for `repositories` (Harbor `project/name` paths), at most `size` per account, sorted by name.
+def plan_docker_accounts(base: str, repositories: list[tuple[str, str]], size: int) -> list[DockerAccount]:
+    """Accounts for `repositories`, (Harbor project, repository path) pairs, at most `size` repositories per
+    account, sorted by name.
 
     One project in one chunk keeps the plain `base` name (configs from before the split keep their account)."""
     by_project: dict[str, list[str]] = {}
-    for repository in sorted(set(repositories)):
-        by_project.setdefault(project_of(repository), []).append(repository)
+    for project, repository in sorted(set(repositories)):
+        by_project.setdefault(project, []).append(repository)
     accounts: list[DockerAccount] = []
     for project, names in sorted(by_project.items()):
         chunks = _chunks(names, size)
@@ -93,7 +94,7 @@ def docker_accounts(fleet: Fleet) -> tuple[list[DockerAccount], dict[str, str]]:
             return accounts, index
     accounts = plan_docker_accounts(
         fleet.spinnaker.docker_account,
-        [app.repository for app in fleet.apps],
+        [(project_of(app.repository), app.repository) for app in fleet.apps],
         fleet.spinnaker.registry_account_size,
     )
     index = {repository: account.name for account in accounts for repository in account.repositories}
