@@ -147,6 +147,7 @@ def test_prod_deploys_releases_with_three_replicas_wired_to_mysql() -> None:
     (wait,) = replica_set["spec"]["template"]["spec"]["initContainers"]
     assert wait["image"] == statefulset["spec"]["template"]["spec"]["containers"][0]["image"]
     assert "mysqladmin ping -h petclinic-mysql -P 3306" in wait["args"][0] and "mysql-prod" in wait["args"][0]
+    assert wait["resources"]["requests"]  # namespaces with a ResourceQuota refuse pods without requests
     for pod in (replica_set, statefulset):
         assert pod["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "harbor-pull"}]
     (artifact,) = prod["expectedArtifacts"]
