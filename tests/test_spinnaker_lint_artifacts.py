@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from shiplane.cli import main
+from shiplane.spinnaker import validate_document
 from shiplane.spinnaker.accountrules import check_igor, check_operator_patch
 from shiplane.spinnaker.accounts import clouddriver_config, plan_docker_accounts
 from shiplane.spinnaker.kubeschema import schemas_for
@@ -225,3 +226,23 @@ def test_operator_patch_rules() -> None:
                       "value": []}]
     assert any("must append to the account list" in m for _, m in check_operator_patch(whole))
     assert any("no account lists team/api" in m for _, m in check_operator_patch(patch, ["team/api"]))
+
+
+def test_each_app_triggers_on_the_account_that_lists_its_repository() -> None:
+    apps = {f"app-{i}": {"git": {"uri": f"https://git.example.com/app-{i}.git"}} for i in range(7)}
+    fleet = fleet_from(apps=apps, spinnaker={"version": "1.36.0", "owner_email": "team@example.com",
+                                             "registry_account_size": 2})
+    found = documents(fleet)
+    config = found["spinnaker/clouddriver-local.yml"].content
+    owner = {repo: a["name"] for a in config["dockerRegistry"]["accounts"] for repo in a["repositories"]}
+    assert len(config["dockerRegistry"]["accounts"]) >= 4 and max(map(len, (
+        a["repositories"] for a in config["dockerRegistry"]["accounts"]))) <= 2
+    assert all(name.startswith("harbor-") for name in owner.values())
+    for app in fleet.apps:
+        for environment in ("dev", "prod"):
+            (trigger,) = found[f"spinnaker/{app.name}/deploy-{environment}.json"].content["triggers"]
+            assert trigger["account"] == owner[app.repository]
+    for document in found.values():
+        assert validate_document(document, fleet) == [], document.path
+    igor = found["spinnaker/igor-local.yml"].content
+    assert check_igor(igor, 2) == []
