@@ -100,3 +100,17 @@ def test_no_secret_is_written(tmp_path: Path) -> None:
             text = path.read_text(encoding="utf-8")
             assert '"password":' not in text and "password: " not in text.replace("passwordFile: ", "")
             assert '"kind": "Secret"' not in text and "stringData" not in text
+
+
+def test_igor_and_operator_files_are_recognised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    igor = tmp_path / "igor-local.yml"
+    igor.write_text(yaml.safe_dump({"dockerRegistry": {"enabled": False, "itemUpperThreshold": 1000}}),
+                    encoding="utf-8")
+    patch = tmp_path / "patch.yml"
+    patch.write_text(yaml.safe_dump([{"op": "replace", "path": "/spec/spinnakerConfig/config/providers/kubernetes/"
+                                                              "accounts", "value": []}]), encoding="utf-8")
+    assert main(["lint-spinnaker", str(igor), str(patch)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{igor}: dockerRegistry.enabled: must be true")
+    assert err[1].startswith(f"{patch}: [0]: must be an add operation")
+    assert err[-1] == "2 finding(s) in 2 file(s)"

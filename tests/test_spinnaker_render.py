@@ -75,7 +75,8 @@ def test_petclinic_matches_the_golden_files_byte_for_byte(tmp_path: Path) -> Non
 def test_golden_files_pass_the_linter_as_files(capsys: pytest.CaptureFixture[str]) -> None:
     files = sorted(str(p) for p in (GOLDEN / "spinnaker").rglob("*.json"))
     clouddriver = str(GOLDEN / "spinnaker" / "clouddriver-local.yml")
-    assert main(["lint-spinnaker", "--clouddriver", clouddriver, *files, clouddriver]) == 0
+    others = [str(GOLDEN / "spinnaker" / name) for name in ("igor-local.yml", "operator-accounts-patch.yml")]
+    assert main(["lint-spinnaker", "--clouddriver", clouddriver, *files, clouddriver, *others]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 

@@ -176,8 +176,9 @@ def check_operator_patch(patch: Any, repositories: Sequence[str] | None = None) 
     if not isinstance(patch, list):
         return [("", "a JSON Patch is a list of operations")]
     findings: list[Finding] = []
-    config: dict[str, Any] = {"dockerRegistry": {"enabled": False, "accounts": []},
-                              "kubernetes": {"enabled": False, "accounts": []}}
+    # The installation may enable the providers already: only an explicit `enabled: false` is a finding.
+    config: dict[str, Any] = {"dockerRegistry": {"enabled": True, "accounts": []},
+                              "kubernetes": {"enabled": True, "accounts": []}}
     base = "/spec/spinnakerConfig/config/providers/"
     for index, operation in enumerate(patch):
         if not isinstance(operation, dict) or operation.get("op") != "add" or not isinstance(operation.get("path"),
@@ -198,5 +199,7 @@ def check_operator_patch(patch: Any, repositories: Sequence[str] | None = None) 
             else:
                 findings.append((f"[{index}].path", "must append to the account list (accounts/-); replacing the "
                                                     "list drops the accounts the installation already has"))
-    findings += [(f"(accounts).{where}", message) for where, message in check_clouddriver(config, repositories)]
+    if config["dockerRegistry"]["accounts"] or config["kubernetes"]["accounts"] or repositories is not None:
+        findings += [(f"(accounts).{where}", message)
+                     for where, message in check_clouddriver(config, repositories)]
     return findings

@@ -148,7 +148,12 @@ def _read(path: str) -> tuple[Any, list[str]]:
 
 
 def _kind(data: Any) -> str:
+    if isinstance(data, list) and data and all(isinstance(item, dict) and "op" in item for item in data):
+        return "operator-patch"
     if isinstance(data, dict):
+        registry = data.get("dockerRegistry")
+        if isinstance(registry, dict) and "itemUpperThreshold" in registry and "accounts" not in registry:
+            return "igor"
         if "stages" in data or "triggers" in data or "expectedArtifacts" in data:
             return "pipeline"
         if "cloudProviders" in data or "email" in data:
@@ -162,7 +167,9 @@ def lint_file(path: str, accounts: Accounts | None, schemas: KubernetesSchemas) 
     """`FILE: path: message` lines for one file."""
     data, problems = _read(path)
     lines = [problem if problem.startswith(f"{path}:") else f"{path}: {problem}" for problem in problems]
-    documents = [(f"[{index}]", item) for index, item in enumerate(data)] if isinstance(data, list) else [("", data)]
+    whole = _kind(data) == "operator-patch"
+    documents = [(f"[{index}]", item) for index, item in enumerate(data)] if isinstance(data, list) and not whole \
+        else [("", data)]
     context = Context(accounts=accounts, kubernetes=schemas)
     for prefix, document in documents:
         kind = _kind(document)
@@ -170,6 +177,10 @@ def lint_file(path: str, accounts: Accounts | None, schemas: KubernetesSchemas) 
             findings = check_application(document, Context())
         elif kind == "clouddriver":
             findings = check_clouddriver(document)
+        elif kind == "igor":
+            findings = check_igor(document, 0)
+        elif kind == "operator-patch":
+            findings = check_operator_patch(document)
         else:
             findings = check_pipeline(document, context)
         for where, message in findings:
