@@ -29,6 +29,7 @@ cluster (in parallel).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shiplane.documents import Document
@@ -74,7 +75,7 @@ class _Variants:
         base = f"{self.app.name}-{what}-{self.deployment.environment.name}"
         return base if secret == self.default else f"{base}-{secret}"
 
-    def expected(self, what: str, pick: Any) -> list[dict[str, Any]]:
+    def expected(self, what: str, pick: Callable[[Bundle], list[dict[str, Any]] | None]) -> list[dict[str, Any]]:
         result = []
         for secret in sorted(self.bundles):
             manifests = pick(self.bundles[secret])
@@ -107,7 +108,11 @@ def _manifest_stage(cluster: Cluster, artifact_id: str, moniker: dict[str, Any],
     }
 
 
-def _waves(deployment: AppDeployment, app: App, stage_for: Any, *, judgment: bool) -> list[dict[str, Any]]:
+StageFor = Callable[[Cluster, list[str]], dict[str, Any]]
+"""Builds one cluster's stage given the refIds it waits for."""
+
+
+def _waves(deployment: AppDeployment, app: App, stage_for: StageFor, *, judgment: bool) -> list[dict[str, Any]]:
     """Stages wave by wave: every cluster of a wave in parallel, each wave after the previous one (and after a
     manual judgment when `judgment`)."""
     environment = deployment.environment
