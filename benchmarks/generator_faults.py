@@ -46,7 +46,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import shiplane  # noqa: E402 - from PYTHONPATH first: how another copy is measured
-from fuzzing import broken_promise, payloads, run_cli  # noqa: E402
+from config_fuzzing import broken_promise, payloads, run_cli  # noqa: E402
 from shiplane import cli  # noqa: E402
 from shiplane.templates import TemplateSet  # noqa: E402
 from test_fuzz_cli import SEEDS  # noqa: E402

@@ -1,7 +1,7 @@
 """Fuzz `shiplane validate` with 5,000 seeded mutations of fleet configs: every run keeps the bad-input promise.
 
 Exit 0, or exit 1 (2 for usage) with one `shiplane: ...` line per problem on stderr; nothing on stdout; never a
-traceback or an "internal error". The payloads come from `tests/fuzzing.py` (seeded, so a failure reproduces);
+traceback or an "internal error". The payloads come from `tests/config_fuzzing.py` (seeded, so a failure reproduces);
 `benchmarks/generator_faults.py` prints the same counts for any copy of shiplane.
 """
 
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fuzzing import broken_promise, payloads, run_cli
+from config_fuzzing import broken_promise, payloads, run_cli
 from shiplane import cli
 from shiplane.templates import TemplateSet
 
