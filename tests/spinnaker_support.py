@@ -12,6 +12,7 @@ from shiplane.config import load, load_text
 from shiplane.documents import Document
 from shiplane.model import Fleet
 from shiplane.spinnaker import render_app, render_fleet
+from shiplane.spinnaker.manifestartifact import decode, encode
 from shiplane.templates import TemplateSet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,3 +82,36 @@ def stage(pipeline: dict[str, Any], ref_id: str) -> dict[str, Any]:
 
 def manifest(stage: dict[str, Any], kind: str) -> dict[str, Any]:
     return next(m for m in stage["manifests"] if m["kind"] == kind)
+
+
+def decoded_manifests(pipeline: dict[str, Any], artifact_id: str) -> list[dict[str, Any]]:
+    """The manifests of one of the pipeline's embedded/base64 expected artifacts."""
+    artifact = next(a for a in pipeline["expectedArtifacts"] if a["id"] == artifact_id)
+    return decode(artifact["defaultArtifact"]["reference"])
+
+
+def text_form(pipeline: dict[str, Any]) -> dict[str, Any]:
+    """The same pipeline with `source: text` stages: each stage carries its manifests (shallow per-stage copies of
+    one decoded list, with the stage's namespace), as a hand-written pipeline would. The linter must treat both
+    forms alike; the rule tests mutate manifests in this form."""
+    result = copy.deepcopy(pipeline)
+    decoded: dict[str, list[dict[str, Any]]] = {}
+    for stage in result["stages"]:
+        if stage.get("source") != "artifact":
+            continue
+        artifact_id = stage.pop("manifestArtifactId")
+        stage.pop("manifestArtifactAccount", None)
+        namespace = stage.pop("namespaceOverride")
+        if artifact_id not in decoded:
+            decoded[artifact_id] = decoded_manifests(result, artifact_id)
+        stage["manifests"] = [{**m, "metadata": {**m["metadata"], "namespace": namespace}}
+                              for m in decoded[artifact_id]]
+        stage["source"] = "text"
+    result["expectedArtifacts"] = [a for a in result["expectedArtifacts"] if a["id"] not in decoded]
+    return result
+
+
+def reencode(pipeline: dict[str, Any], artifact_id: str, manifests: list[dict[str, Any]]) -> None:
+    """Replace the manifests of an embedded/base64 expected artifact."""
+    artifact = next(a for a in pipeline["expectedArtifacts"] if a["id"] == artifact_id)
+    artifact["defaultArtifact"]["reference"] = encode(manifests)

@@ -69,7 +69,7 @@ def test_render_ends_with_one_summary_line_off_a_terminal(capsys: pytest.Capture
     # capsys's stderr is no terminal (a CI log): no progress counter, one line that says what was done.
     code, _, stderr = run(capsys, "render", str(EXAMPLE), "--out", str(tmp_path / "out"))
     assert code == 0 and "\r" not in stderr and len(stderr.splitlines()) == 1
-    assert stderr.startswith("8 written, 0 unchanged, 0 removed in ") and " (1 app(s) rendered in " in stderr
+    assert stderr.startswith("12 written, 0 unchanged, 0 removed in ") and " (1 app(s) rendered in " in stderr
 
 
 def test_lint_commands_say_what_they_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

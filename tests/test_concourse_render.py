@@ -217,7 +217,8 @@ def test_build_job_builds_every_commit_and_promotes_latest_on_pass(pipeline: dic
     assert put == {
         "put": "image-latest",
         "inputs": ["image"],
-        "params": {"image": "image/image.tar", "version": "latest"},
+        # latest (source.tag) and the immutable tag git-<commit> of the build, which the dev trigger fires on
+        "params": {"image": "image/image.tar", "version": "git-((.:revision))"},
         "get_params": {"skip_download": True},
     }
 

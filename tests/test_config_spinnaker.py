@@ -88,3 +88,19 @@ def test_the_three_database_variables_must_differ() -> None:
     config["apps"]["web"]["database"] = {"url_env": "DB", "username_env": "DB"}
     assert any("apps.web.database: url_env, username_env and password_env must be three different names" in p
                for p in problems(config))
+
+
+@pytest.mark.parametrize("memory", ["768Mi", "1Gi", "1G", "1.5Gi", "512M", "1000000k"])
+def test_memory_takes_kubernetes_quantities(memory: str) -> None:
+    config = yaml.safe_load(WAVES)
+    config["apps"]["web"]["resources"] = {"memory": memory}
+    fleet = load_text(yaml.safe_dump(config), "fleet.yaml")
+    assert fleet.app("web").deployment("prod").resources.memory == memory
+
+
+@pytest.mark.parametrize("memory", ["1GB", "1gi", "1 Gi", "1K", "lots"])
+def test_memory_that_is_no_kubernetes_quantity_is_refused_naming_the_field(memory: str) -> None:
+    config = yaml.safe_load(WAVES)
+    config["apps"]["web"]["resources"] = {"memory": memory}
+    found = problems(config)
+    assert any("apps.web.resources.memory" in line and "not 1GB" in line for line in found), found

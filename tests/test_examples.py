@@ -12,6 +12,7 @@ import yaml
 from shiplane.cli import main
 from shiplane.config import load
 from shiplane.spinnaker.kubeschema import schemas_for
+from spinnaker_support import text_form
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*/shiplane.yaml"))
@@ -44,8 +45,9 @@ def test_every_manifest_validates_for_the_configured_kubernetes(rendered: tuple[
     config, out = rendered
     schemas = schemas_for(load(str(config)).spinnaker.kubernetes_version)
     kinds: set[str] = set()
-    for path in sorted((out / "spinnaker").glob("*/deploy-*.json")):
-        for stage in json.loads(path.read_text())["stages"]:
+    paths = sorted((out / "spinnaker").glob("*/deploy-*.json")) + sorted((out / "spinnaker").glob("*/mysql-*.json"))
+    for path in paths:
+        for stage in text_form(json.loads(path.read_text()))["stages"]:
             for body in stage.get("manifests", []):
                 assert schemas.problems(body) == [], (path.name, stage["refId"], body["kind"])
                 kinds.add(body["kind"])
@@ -58,7 +60,8 @@ def _deploy(out: Path, app: str, environment: str) -> dict[str, Any]:
 
 
 def _manifests(pipeline: dict[str, Any], cluster: str) -> dict[str, dict[str, Any]]:
-    (stage,) = [s for s in pipeline["stages"] if s["refId"] == f"deploy-{cluster}"]
+    """What `cluster`'s stage deploys: its manifest artifact, decoded, in the stage's namespaceOverride."""
+    (stage,) = [s for s in text_form(pipeline)["stages"] if s["refId"] == f"deploy-{cluster}"]
     return {m["kind"]: m for m in stage["manifests"]}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,7 @@ def titles(text: str) -> list[str]:
     return [line for line in text.splitlines() if line[:2] in ("+ ", "~ ", "- ")]
 
 
+PIPELINES = ("deploy-dev", "deploy-prod", "mysql-prod", "rollback-dev", "rollback-prod")  # per app
 EXPECTED_CREATES = [
     "+ harbor project petclinic",
     "~ harbor cve-allowlist petclinic",
@@ -54,10 +56,12 @@ EXPECTED_CREATES = [
     "+ spinnaker application petclinic",
     "+ spinnaker pipeline app-1/deploy-dev",
     "+ spinnaker pipeline app-1/deploy-prod",
+    "+ spinnaker pipeline app-1/mysql-prod",
     "+ spinnaker pipeline app-1/rollback-dev",
     "+ spinnaker pipeline app-1/rollback-prod",
     "+ spinnaker pipeline petclinic/deploy-dev",
     "+ spinnaker pipeline petclinic/deploy-prod",
+    "+ spinnaker pipeline petclinic/mysql-prod",
     "+ spinnaker pipeline petclinic/rollback-dev",
     "+ spinnaker pipeline petclinic/rollback-prod",
 ]
@@ -71,10 +75,10 @@ def test_plan_on_empty_systems_lists_everything_apply_creates_it_and_a_second_pl
     plan = runner("plan")
     assert plan.code == 2, plan.error
     assert [line.split("  (")[0] for line in titles(plan.stdout)] == EXPECTED_CREATES
-    assert "Plan: 14 to create, 1 to update, 0 to delete." in plan.stdout
+    assert "Plan: 16 to create, 1 to update, 0 to delete." in plan.stdout
     applied = runner("apply")
     assert applied.code == 0, applied.error
-    assert "Apply complete: 14 created, 1 updated, 0 deleted." in applied.stdout
+    assert "Apply complete: 16 created, 1 updated, 0 deleted." in applied.stdout
     again = runner("plan")
     assert again.code == 0, again.stdout
     assert "No changes" in again.stdout
@@ -88,7 +92,7 @@ def test_plan_on_empty_systems_lists_everything_apply_creates_it_and_a_second_pl
     assert ("repository", "push") in robots["robot$petclinic+ci"].access
     # what Spinnaker now has: every pipeline locked and marked
     stored = list(gate_server.state.pipelines.values())
-    assert len(stored) == 8
+    assert len(stored) == 10
     assert all(p["locked"]["ui"] is True and "fleet config" in p["locked"]["description"] for p in stored)
     assert {p["shiplane"]["managedBy"] for p in stored} == {"git@github.com:example/petclinic-fleet.git shiplane.yaml"}
 
@@ -117,11 +121,11 @@ def test_removing_an_app_then_apply_prune_deletes_exactly_its_pipelines(
     plan = runner("plan", prune=True)
     assert plan.code == 2
     assert titles(plan.stdout) == [f"- spinnaker pipeline app-1/{name}  (no longer in the fleet config)"
-                                   for name in ("deploy-dev", "deploy-prod", "rollback-dev", "rollback-prod")]
+                                   for name in PIPELINES]
     assert runner("apply", prune=True).code == 0
     remaining = sorted((p["application"], p["name"]) for p in gate_server.state.pipelines.values())
     assert remaining == [("app-1", "smoke-test")] + [("petclinic", name) for name in
-                                                     ("deploy-dev", "deploy-prod", "rollback-dev", "rollback-prod")]
+                                                     PIPELINES]
     assert "app-1" in gate_server.state.applications  # applications are never deleted
 
 
@@ -198,7 +202,7 @@ def test_robot_secrets_are_only_in_0600_files_never_in_any_output(
     plan_json = runner("plan", as_json=True)
     applied = runner("apply", targets=("harbor",))
     applied_json = runner("apply", as_json=True)
-    assert applied_json.json()["summary"] == {"create": 10, "update": 0, "delete": 0}
+    assert applied_json.json()["summary"] == {"create": 12, "update": 0, "delete": 0}
     assert "+ spinnaker pipeline petclinic/deploy-dev: created" in applied_json.stderr  # progress off stdout
     applied_json_before = runner("plan", as_json=True)
     files = secret_files(runner.secrets)
@@ -234,7 +238,7 @@ def test_apply_stops_at_the_first_error_and_says_what_was_and_was_not_done(
     lines = result.error.splitlines()
     assert lines[0].startswith("apply stopped at + spinnaker pipeline app-1/deploy-dev: ")
     assert lines[1] == ("done: 2 change(s): + spinnaker application app-1; + spinnaker application petclinic")
-    assert lines[2].startswith("not done: 8 change(s): + spinnaker pipeline app-1/deploy-dev; ")
+    assert lines[2].startswith("not done: 10 change(s): + spinnaker pipeline app-1/deploy-dev; ")
     assert gate_server.state.pipelines == {}
 
 
@@ -242,7 +246,8 @@ def test_only_and_target_narrow_the_plan(runner: Runner) -> None:
     only = runner("plan", only="app-1", targets=("spinnaker",))
     assert [line.split("  (")[0] for line in titles(only.stdout)] == [
         "+ spinnaker application app-1", "+ spinnaker pipeline app-1/deploy-dev",
-        "+ spinnaker pipeline app-1/deploy-prod", "+ spinnaker pipeline app-1/rollback-dev",
+        "+ spinnaker pipeline app-1/deploy-prod", "+ spinnaker pipeline app-1/mysql-prod",
+        "+ spinnaker pipeline app-1/rollback-dev",
         "+ spinnaker pipeline app-1/rollback-prod"]
     harbor_only = runner("plan", targets=("harbor",))
     assert all(" harbor " in line for line in titles(harbor_only.stdout))
@@ -281,7 +286,9 @@ def test_config_changes_show_as_updates_with_paths(runner: Runner) -> None:
     assert plan.code == 2
     assert '~ metadata.severity: "high" -> "critical"' in plan.stdout
     assert '~ email: "petclinic-team@example.com" -> "new-owner@example.com"' in plan.stdout
-    assert "~ stages[0].manifests[0].spec.replicas: 1 -> 2" in plan.stdout
+    # the manifests travel as an embedded/base64 artifact; plan shows them decoded, path by path
+    assert re.search(r"~ expectedArtifacts\[\d+\]\.defaultArtifact\.reference\[\d+\]\.spec\.replicas: 1 -> 2",
+                     plan.stdout), plan.stdout
     assert runner("apply").code == 0
     assert runner("plan").code == 0
 
@@ -293,7 +300,7 @@ def test_a_pipeline_create_whose_answer_was_lost_is_saved_again_by_id(runner: Ru
     result = runner("apply", targets=("spinnaker",))
     assert result.code == 0, result.error
     assert "created (its first answer was lost; saved again by id)" in result.stdout
-    assert len(gate_server.state.pipelines) == 8
+    assert len(gate_server.state.pipelines) == 10
     assert runner("plan", targets=("spinnaker",)).code == 0
 
 
@@ -399,9 +406,9 @@ def test_a_failed_pipeline_save_stops_the_rest_and_the_next_apply_finishes(
     assert first.startswith("apply stopped at + spinnaker pipeline ") and "Gate answered 500" in first
     saved = len(gate_server.state.pipelines)
     assert done_line.startswith(f"done: {2 + saved} change(s): ")  # the two applications and what was saved
-    assert not_done_line.startswith(f"not done: {8 - saved} change(s): ")
-    assert saved < 8 and (parallel > 1 or saved == 0)
+    assert not_done_line.startswith(f"not done: {10 - saved} change(s): ")
+    assert saved < 10 and (parallel > 1 or saved == 0)
     assert result.stdout.count(": created\n") == 2 + saved
     again = runner("apply", targets=("spinnaker",), parallel=parallel)
-    assert again.code == 0 and f"Apply complete: {8 - saved} created" in again.stdout
+    assert again.code == 0 and f"Apply complete: {10 - saved} created" in again.stdout
     assert runner("plan", targets=("spinnaker",)).code == 0

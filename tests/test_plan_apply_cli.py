@@ -50,7 +50,7 @@ def test_exit_codes_are_2_with_changes_0_without_and_1_on_error(tmp_path: Path, 
         common = [str(cfg), "--spin-config", str(spin)]
         plan = shiplane("plan", *common, env=env)
         assert plan.returncode == 2, plan.stderr
-        assert "Plan: 9 to create" in plan.stdout
+        assert "Plan: 10 to create" in plan.stdout
         assert shiplane("apply", *common, "--dry-run", env=env).returncode == 2
         applied = shiplane("apply", *common, "--secrets-dir", str(tmp_path / "s"), env=env)
         assert applied.returncode == 0, applied.stderr

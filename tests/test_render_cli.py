@@ -42,10 +42,12 @@ def app_files(app: str) -> list[str]:
     return [f"concourse/{app}.yml", *(f"spinnaker/{app}/{name}" for name in APP_SPINNAKER_FILES)]
 
 
-APP_SPINNAKER_FILES = ("application.json", "deploy-dev.json", "deploy-prod.json", "rollback-dev.json",
-                       "rollback-prod.json")
-FLEET_FILES = ["concourse/set-pipelines.yml", "spinnaker/clouddriver-local.yml"]
-ALL_FILES = sorted([*app_files("owners"), *app_files("petclinic"), *FLEET_FILES])  # 14
+APP_SPINNAKER_FILES = ("application.json", "deploy-dev.json", "deploy-prod.json", "mysql-prod.json",
+                       "rollback-dev.json", "rollback-prod.json")
+ACCOUNT_FILES = ["spinnaker/clouddriver-local.yml", "spinnaker/halyard-accounts.sh",
+                 "spinnaker/operator-accounts-patch.yml"]  # they list every app's repository
+FLEET_FILES = ["concourse/set-pipelines.yml", *ACCOUNT_FILES, "spinnaker/igor-local.yml"]
+ALL_FILES = sorted([*app_files("owners"), *app_files("petclinic"), *FLEET_FILES])  # 19
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -157,9 +159,11 @@ def test_removed_apps_are_pruned_and_own_files_kept(capsys: pytest.CaptureFixtur
         assert f"{out}/{path}: would be removed" in stderr
         assert (out / path).exists()
     code, _, stderr = run(capsys, "render", str(config), "--out", str(out))
-    # set-pipelines and clouddriver-local list one app fewer; the petclinic files are unchanged
+    # set-pipelines and the account files list one app fewer; the petclinic files and igor-local are unchanged
     removed = len(app_files("owners"))
-    assert code == 0 and stderr.startswith(f"2 written, {len(app_files('petclinic'))} unchanged, {removed} removed")
+    written = 1 + len(ACCOUNT_FILES)
+    assert code == 0 and stderr.startswith(
+        f"{written} written, {len(app_files('petclinic')) + 1} unchanged, {removed} removed")
     assert not (out / "concourse" / "owners.yml").exists() and not (out / "spinnaker" / "owners").exists()
     assert (out / "README.txt").read_text() == "mine\n" and (out / "concourse" / "notes.yml").exists()
     assert "owners" not in (out / ".shiplane-files").read_text()
@@ -312,12 +316,13 @@ def test_parallel_render_writes_the_same_bytes(capsys: pytest.CaptureFixture[str
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     assert run(capsys, "render", str(big_config), "--out", str(serial), "--jobs", "1")[0] == 0
     code, stdout, stderr = run(capsys, "render", str(big_config), "--out", str(parallel), "--jobs", "2")
-    assert (code, stdout) == (0, "") and stderr.startswith(f"{60 * 6 + 2} written, 0 unchanged")
+    assert (code, stdout) == (0, "") and stderr.startswith(f"{60 * 7 + len(FLEET_FILES)} written, 0 unchanged")
     files = {path: content for path, (content, _, _) in snapshot(serial).items()}
     assert {path: content for path, (content, _, _) in snapshot(parallel).items()} == files
     before = snapshot(parallel)
     code, _, stderr = run(capsys, "render", str(big_config), "--out", str(parallel), "--jobs", "2")
-    assert code == 0 and stderr.startswith(f"0 written, {60 * 6 + 2} unchanged") and snapshot(parallel) == before
+    assert code == 0 and stderr.startswith(f"0 written, {60 * 7 + len(FLEET_FILES)} unchanged")
+    assert snapshot(parallel) == before
 
 
 def test_parallel_render_writes_nothing_when_one_app_fails(capsys: pytest.CaptureFixture[str], big_config: Path,

@@ -35,7 +35,7 @@ def test_findings_are_one_line_each_on_stderr_and_exit_1(tmp_path: Path, capsys:
     lines = err.splitlines()
     assert lines[0].startswith(f"{path}: triggers[0].tag: is not a Java regular expression Echo can use "
                                f"(Illegal repetition")
-    assert lines[1] == (f"{path}: stages[1](deploy-prod-eu-1).trafficManagement.options.strategy: \"canary\" is not "
+    assert lines[1] == (f"{path}: stages[1](deploy-prod-us-1).trafficManagement.options.strategy: \"canary\" is not "
                         f"a strategy; use one of bluegreen, highlander, none, redblack")
     assert lines[-1] == "2 finding(s) in 2 file(s)"
 
@@ -54,7 +54,7 @@ def test_yaml_files_and_lists_of_pipelines(tmp_path: Path, capsys: pytest.Captur
     path.write_text(yaml.safe_dump([PROD, other]), encoding="utf-8")
     assert main(["lint-spinnaker", str(path)]) == 1
     err = capsys.readouterr().err
-    assert f"{path}: [1].stages[0](mysql-prod-eu-1).type: 'deployManifests' is not a stage type of Orca" in err
+    assert f"{path}: [1].stages[0](deploy-prod-eu-1).type: 'deployManifests' is not a stage type of Orca" in err
     assert "[0]." not in err
 
 
@@ -66,7 +66,7 @@ def test_accounts_come_from_a_clouddriver_config(tmp_path: Path, capsys: pytest.
     path = write(tmp_path / "p.json", PROD)
     assert main(["lint-spinnaker", "--clouddriver", str(config), path]) == 1
     err = capsys.readouterr().err
-    assert "stages[3](deploy-prod-us-1).account: Kubernetes account 'prod-us-1' does not exist; known: prod-eu-1" in err
+    assert "stages[1](deploy-prod-us-1).account: Kubernetes account 'prod-us-1' does not exist; known: prod-eu-1" in err
     assert "prod-eu-1).account" not in err
 
 
@@ -89,7 +89,7 @@ def test_validate_checks_the_spinnaker_documents(tmp_path: Path, capsys: pytest.
     (templates / "app.yml.j2").write_text(builtin.replace("strategy.spinnaker.io/max-version-history", "x.io/h"))
     assert main(["validate", str(EXAMPLE), "--templates", str(tmp_path / "templates")]) == 1
     err = capsys.readouterr().err
-    assert ("shiplane: spinnaker/petclinic/deploy-dev.json (from templates spinnaker/app.yml.j2 (app petclinic, "
+    assert ("shiplane: spinnaker/petclinic/deploy-dev.json (from template spinnaker/app.yml.j2 (app petclinic, "
             "environment dev)): stages[0](deploy-dev).manifests[0].metadata.annotations: needs "
             "strategy.spinnaker.io/max-version-history") in err
 
@@ -101,3 +101,17 @@ def test_no_secret_is_written(tmp_path: Path) -> None:
             text = path.read_text(encoding="utf-8")
             assert '"password":' not in text and "password: " not in text.replace("passwordFile: ", "")
             assert '"kind": "Secret"' not in text and "stringData" not in text
+
+
+def test_igor_and_operator_files_are_recognised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    igor = tmp_path / "igor-local.yml"
+    igor.write_text(yaml.safe_dump({"dockerRegistry": {"enabled": False, "itemUpperThreshold": 1000}}),
+                    encoding="utf-8")
+    patch = tmp_path / "patch.yml"
+    patch.write_text(yaml.safe_dump([{"op": "replace", "path": "/spec/spinnakerConfig/config/providers/kubernetes/"
+                                                              "accounts", "value": []}]), encoding="utf-8")
+    assert main(["lint-spinnaker", str(igor), str(patch)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{igor}: dockerRegistry.enabled: must be true")
+    assert err[1].startswith(f"{patch}: [0]: must be an add operation")
+    assert err[-1] == "2 finding(s) in 2 file(s)"

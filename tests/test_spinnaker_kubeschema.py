@@ -13,11 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shiplane.errors import ShiplaneError
 from shiplane.spinnaker.kubeschema import KubernetesSchemas, available_versions, resolve_version, schemas_for
-from spinnaker_support import fleet_from, manifest, pipeline, stage
+from spinnaker_support import fleet_from, manifest, pipeline, stage, text_form
 
-PROD = pipeline(fleet_from(), "web", "deploy-prod")
+PROD = text_form(pipeline(fleet_from(), "web", "deploy-prod"))
 REPLICA_SET = manifest(stage(PROD, "deploy-prod-us-1"), "ReplicaSet")
-STATEFUL_SET = manifest(stage(PROD, "mysql-prod-us-1"), "StatefulSet")
+STATEFUL_SET = manifest(stage(text_form(pipeline(fleet_from(), "web", "mysql-prod")), "mysql-prod-us-1"),
+                        "StatefulSet")
 
 
 def fresh(version: str = "1.31") -> KubernetesSchemas:

@@ -21,12 +21,12 @@ from shiplane.spinnaker.lint import (
     check_clouddriver,
     check_pipeline,
 )
-from shiplane.spinnaker.tags import TagPolicy
-from spinnaker_support import documents, fleet_from, manifest, pipeline, stage
+from shiplane.spinnaker.tags import BUILD_TAG_PATTERN, TagPolicy
+from spinnaker_support import documents, fleet_from, manifest, pipeline, stage, text_form
 
 FLEET = fleet_from()
-PROD = pipeline(FLEET, "web", "deploy-prod")
-DEV = pipeline(FLEET, "web", "deploy-dev")
+PROD = text_form(pipeline(FLEET, "web", "deploy-prod"))
+DEV = text_form(pipeline(FLEET, "web", "deploy-dev"))
 ROLLBACK = pipeline(FLEET, "web", "rollback-prod")
 ACCOUNTS = Accounts(
     docker=frozenset({"harbor"}),
@@ -114,7 +114,7 @@ def _add_stage(extra: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
 
 
 def _circular(p: dict[str, Any]) -> None:
-    stage(p, "mysql-prod-eu-1")["requisiteStageRefIds"] = ["deploy-prod-eu-1"]
+    stage(p, "approve-wave-2")["requisiteStageRefIds"] = ["deploy-prod-eu-2"]
 
 
 def _everything_waits(p: dict[str, Any]) -> None:
@@ -124,8 +124,7 @@ def _everything_waits(p: dict[str, Any]) -> None:
 
 
 def _duplicate_ref(p: dict[str, Any]) -> None:
-    stage(p, "mysql-prod-ap-3")["refId"] = "mysql-prod-eu-2"
-    stage(p, "deploy-prod-ap-3")["requisiteStageRefIds"] = ["mysql-prod-eu-2"]
+    stage(p, "deploy-prod-ap-3")["refId"] = "deploy-prod-eu-2"
 
 
 def _secret(p: dict[str, Any]) -> None:
@@ -252,17 +251,17 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("tag blank", _set(_trigger, "tag", ""), "is blank, which Echo treats as every tag except latest"),
     ("no docker trigger", _set(_top, "triggers", []), "triggers: no docker trigger"),
     # stages: Orca
-    ("stage without type", _del(deploy, "type"), "stages[3](deploy-prod-us-1).type: missing"),
+    ("stage without type", _del(deploy, "type"), "stages[1](deploy-prod-us-1).type: missing"),
     ("unknown stage type", _set(deploy, "type", "deployManifests"), "'deployManifests' is not a stage type of Orca"),
-    ("refId missing", _del(deploy, "refId"), "stages[3].refId: missing"),
-    ("refId a number", _set(deploy, "refId", 7), "stages[3].refId: must be a non-empty string, not 7"),
-    ("refId twice", _duplicate_ref, "'mysql-prod-eu-2' is also the refId of stages[5]"),
+    ("refId missing", _del(deploy, "refId"), "stages[1].refId: missing"),
+    ("refId a number", _set(deploy, "refId", 7), "stages[1].refId: must be a non-empty string, not 7"),
+    ("refId twice", _duplicate_ref, "'deploy-prod-eu-2' is also the refId of stages[3]"),
     ("requisite unknown", _set(deploy, "requisiteStageRefIds", ["mysql-prod-us-2"]),
      "'mysql-prod-us-2' is not the refId of a stage"),
     ("requisite itself", _set(deploy, "requisiteStageRefIds", ["deploy-prod-us-1"]), "a stage cannot wait for itself"),
     ("requisite number", _set(deploy, "requisiteStageRefIds", [2]), "2 must be a string refId"),
     ("requisites not a list", _set(deploy, "requisiteStageRefIds", "x"), "must be a list of refIds"),
-    ("cycle", _circular, "stages: stages deploy-prod-eu-1, mysql-prod-eu-1 wait for each other in a cycle"),
+    ("cycle", _circular, "stages: stages approve-wave-2, deploy-prod-eu-2 wait for each other in a cycle"),
     ("no initial stage", _no_initial, "stages: no stage can start"),
     ("cloudProvider missing", _del(deploy, "cloudProvider"), "cloudProvider: missing; Orca sends the operation to"
                                                              " the aws provider"),
@@ -359,9 +358,12 @@ def test_a_service_deployed_by_an_earlier_stage_is_checked_there() -> None:
     target = deploy(broken)
     svc = manifest(target, "Service")
     target["manifests"] = [m for m in target["manifests"] if m["kind"] != "Service"]
-    stage(broken, "mysql-prod-us-1")["manifests"].append(copy.deepcopy(svc))
+    earlier = {**copy.deepcopy(target), "refId": "service-prod-us-1", "name": "Service", "manifests": [svc]}
+    del earlier["trafficManagement"], earlier["requiredArtifactIds"]
+    broken["stages"].append(earlier)
+    target["requisiteStageRefIds"] = ["service-prod-us-1"]
     assert findings(broken, LOOSE) == []
-    stage(broken, "mysql-prod-us-1")["manifests"][-1]["spec"]["selector"] = {"app.kubernetes.io/name": "web"}
+    svc["spec"] = {**svc["spec"], "selector": {"app.kubernetes.io/name": "web"}}
     assert any("shares app.kubernetes.io/name with the selector" in f for f in findings(broken, LOOSE))
 
 
@@ -383,8 +385,10 @@ def test_bluegreen_needs_spinnaker_1_30() -> None:
         (TagPolicy("semver", allow_v_prefix=True).pattern(), TagPolicy("semver", allow_v_prefix=True), True),
         (TagPolicy("semver", pre_releases=True).pattern(), TagPolicy("semver", pre_releases=True), True),
         (TagPolicy("semver", pre_releases=True).pattern(), TagPolicy("semver"), False),
-        ("latest", TagPolicy("latest"), True),
-        ("latest.*", TagPolicy("latest"), False),
+        (BUILD_TAG_PATTERN, TagPolicy("latest"), True),
+        ("latest", TagPolicy("latest"), False),  # a mutable tag
+        ("^git-[0-9a-f]+$", TagPolicy("latest"), False),  # short ids too
+        ("latest", None, False),  # a mutable reference whatever the environment
         (".*", None, False),  # fires for latest and releases alike
         (r"\d+\.\d+\.\d+", None, True),
         ("", None, True),  # Echo: every tag except latest
@@ -402,7 +406,7 @@ def test_per_cluster_copies_are_checked_for_their_own_account_and_namespace() ->
     # The linter recognises per-cluster copies of a stage by the identity of their shared parts; what differs
     # between clusters must still be checked for every stage.
     fleet = fleet_from()
-    content = documents(fleet)["spinnaker/web/deploy-prod.json"].content
+    content = text_form(documents(fleet)["spinnaker/web/deploy-prod.json"].content)
     assert findings(content) == []
     target = stage(content, "deploy-prod-ap-3")
     original = target["account"]
@@ -411,7 +415,7 @@ def test_per_cluster_copies_are_checked_for_their_own_account_and_namespace() ->
         found = findings(content)
     finally:
         target["account"] = original
-    assert found and all(f.startswith("stages[9](deploy-prod-ap-3).manifests[") for f in found), found
+    assert found and all(f.startswith("stages[5](deploy-prod-ap-3).manifests[") for f in found), found
     target["manifests"][0]["metadata"]["namespace"] = "web-eu"
     try:
         found = findings(content)
@@ -423,13 +427,13 @@ def test_per_cluster_copies_are_checked_for_their_own_account_and_namespace() ->
 
 def test_shared_objects_do_not_hide_a_problem_of_another_stage() -> None:
     fleet = fleet_from()
-    content = documents(fleet)["spinnaker/web/deploy-prod.json"].content
+    content = text_form(documents(fleet)["spinnaker/web/deploy-prod.json"].content)
     shared_spec = manifest(stage(content, "deploy-prod-eu-1"), "ReplicaSet")["spec"]
     assert shared_spec is manifest(stage(content, "deploy-prod-ap-3"), "ReplicaSet")["spec"]
     last = manifest(stage(content, "deploy-prod-ap-3"), "ReplicaSet")
     last["metadata"] = {**last["metadata"], "name": "web-v001"}
     found = findings(content)
-    assert found == ["stages[9](deploy-prod-ap-3).manifests[0].metadata.name: 'web-v001' ends like a version; "
+    assert found == ["stages[5](deploy-prod-ap-3).manifests[0].metadata.name: 'web-v001' ends like a version; "
                      "clouddriver appends -vNNN itself, keep the name stable"]
 
 
@@ -500,9 +504,14 @@ CLOUDDRIVER: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("registry disabled", lambda c: c["dockerRegistry"].update(enabled=False), "dockerRegistry.enabled: must be"),
     ("password in config", _set(_registry, "password", "s3cret"), "password: a secret in the generated config"),
     ("no password source", _del(_registry, "passwordFile"), "needs passwordFile or passwordCommand"),
-    ("no digest tracking", _set(_registry, "trackDigests", False), "trackDigests: must be true"),
+    ("digest tracking", _set(_registry, "trackDigests", True), "trackDigests: must not be true"),
+    ("cache threads", _set(_registry, "cacheThreads", 0), "cacheThreads: 0 must be a number ≥ 1"),
+    ("too many repositories", _set(_registry, "repositories", ["team/web", *(f"team/a{i}" for i in range(500))]),
+     "lists 501 repositories"),
+    ("repository in two accounts", lambda c: c["dockerRegistry"]["accounts"].append(
+        {**_registry(c), "name": "harbor-2"}), "team/web is also listed by dockerRegistry.accounts[0]"),
     ("no repositories", _del(_registry, "repositories"), "repositories: must list the repositories"),
-    ("a repository missing", _set(_registry, "repositories", ["team/api"]), "repositories: misses team/web"),
+    ("a repository missing", _set(_registry, "repositories", ["team/api"]), "no account lists team/web"),
     ("address", _set(_registry, "address", "harbor.example.com"), "address: must be the registry URL"),
     ("kubernetes disabled", lambda c: c["kubernetes"].update(enabled=False), "kubernetes.enabled: must be true"),
     ("account without name", _del(_accounts, "name"), "kubernetes.accounts[0].name: missing"),

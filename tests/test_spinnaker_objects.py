@@ -13,6 +13,7 @@ from shiplane.model import Fleet
 from shiplane.spinnaker import lowerrelease, render_app, validate_document
 from shiplane.spinnaker.kubeschema import schemas_for
 from shiplane.templates import TemplateSet
+from spinnaker_support import text_form
 
 BASE: dict[str, Any] = {
     "version": 1,
@@ -48,7 +49,8 @@ def deploy(fleet: Fleet, environment: str) -> dict[str, Any]:
 
 
 def objects(pipeline: dict[str, Any], cluster: str) -> dict[str, dict[str, Any]]:
-    (stage,) = [s for s in pipeline["stages"] if s["refId"] == f"deploy-{cluster}"]
+    """The objects `cluster`'s stage deploys (decoded from the pipeline's manifest artifact, in its namespace)."""
+    (stage,) = [s for s in text_form(pipeline)["stages"] if s["refId"] == f"deploy-{cluster}"]
     return {m["kind"]: m for m in stage["manifests"]}
 
 

@@ -102,7 +102,9 @@ RELEASES = TagPolicy("semver")
 @pytest.mark.parametrize(
     ("policy", "fires", "never"),
     [
-        (LATEST, ["latest"], ["1.2.3", "v1.2.3", "Latest", "latest-1", "main", "1.2.3-rc.1"]),
+        (LATEST, ["git-0123456789abcdef0123456789abcdef01234567"],
+         ["latest", "1.2.3", "v1.2.3", "Latest", "latest-1", "main", "1.2.3-rc.1", "git-0123456",
+          "git-0123456789ABCDEF0123456789ABCDEF01234567"]),
         (RELEASES, ["0.0.0", "1.2.3", "10.20.30", "2024.10.1"],
          ["latest", "1.2.3-rc.1", "v1.2.3", "1.2", "1.2.3.4", "01.2.3", "1.2.3-", "release-1.2.3", "1.2.3_rc1"]),
         (TagPolicy("semver", allow_v_prefix=True), ["1.2.3", "v1.2.3"], ["V1.2.3", "vv1.2.3", "v1.2.3-rc.1"]),
@@ -134,5 +136,6 @@ def test_patterns_are_reported_with_what_they_get_wrong() -> None:
         "'\\\\d+\\\\.\\\\d+\\\\.\\\\d+' fires for '01.2.3', '1.02.3', '1.2.03'; the environment deploys release "
         "versions x.y.z (no pre-releases): use '^(?:0|[1-9][0-9]*)\\\\.(?:0|[1-9][0-9]*)\\\\.(?:0|[1-9][0-9]*)$'"
     ]
-    assert check_tag_pattern("latest|stable", LATEST)[0].startswith("'latest|stable' fires for 'stable'")
+    assert check_tag_pattern("latest|stable", LATEST)[1].startswith("'latest|stable' fires for 'latest', 'stable'")
+    assert check_tag_pattern("^latest$", None)[0].startswith("'^latest$' fires for latest, a mutable tag")
     assert check_tag_pattern(7, None) == ["must be a string (a Java regular expression), not int"]

@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     lint_spin.add_argument(
         "--clouddriver", metavar="FILE", help="clouddriver-local.yml whose accounts the pipelines may use"
     )
+    versions = lint_spin.add_mutually_exclusive_group()
+    versions.add_argument(
+        "--kubernetes-version", metavar="X.Y", help="Kubernetes version whose schemas manifests are checked against"
+    )
+    versions.add_argument(
+        "--config", metavar="FLEET", help="take the Kubernetes version from this fleet config's spinnaker section"
+    )
     _reconcile_parsers(commands)
     return parser
 
@@ -179,7 +186,11 @@ def run(argv: Sequence[str], stderr: TextIO) -> int:
     if args.command == "lint-pipeline":
         return concourse.lint_files(args.files, strict=not args.no_strict, stderr=stderr)
     if args.command == "lint-spinnaker":
-        return spinnaker.lint_files(args.files, clouddriver=args.clouddriver, stderr=stderr)
+        version = args.kubernetes_version
+        if args.config is not None:
+            version = config.load(args.config).spinnaker.kubernetes_version
+        return spinnaker.lint_files(args.files, clouddriver=args.clouddriver, stderr=stderr,
+                                    kubernetes_version=version)
     if args.command in ("plan", "apply"):
         return _reconcile(args, stderr)
     raise UsageError(f"unknown command {args.command}")

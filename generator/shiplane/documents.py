@@ -31,6 +31,9 @@ DocumentKind = Literal[
     "spinnaker-application",
     "spinnaker-pipeline",
     "clouddriver-config",
+    "igor-config",
+    "operator-patch",
+    "halyard-script",
 ]
 
 
@@ -46,10 +49,14 @@ class Document:
     """The app it belongs to (None for fleet-wide documents); `render --only` keeps only that app's files."""
 
     @property
-    def format(self) -> Literal["yaml", "json"]:
+    def format(self) -> Literal["yaml", "json", "text"]:
+        if self.path.endswith(".sh"):
+            return "text"
         return "yaml" if self.path.endswith((".yml", ".yaml")) else "json"
 
     def to_bytes(self) -> bytes:
+        if self.format == "text":
+            return str(self.content).encode("utf-8")
         if self.format == "json":
             return to_json(self.content)
         if self.kind == "concourse-pipeline":

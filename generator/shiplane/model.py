@@ -153,6 +153,13 @@ class Spinnaker:
     """Path, inside the clouddriver container, of the file holding the robot account's secret."""
     registry_password_command: str | None
     """A command clouddriver runs to print the robot secret; used instead of the file when set."""
+    registry_account_size: int = 100
+    """The most repositories one clouddriver docker-registry account lists (accounts are split per Harbor project
+    and into chunks of at most this many)."""
+    cache_threads: int = 4
+    """clouddriver `cacheThreads` of every docker-registry account."""
+    igor_item_upper_threshold: int = 1000
+    """igor `dockerRegistry.itemUpperThreshold`: the most new tags one poll of one account may bring."""
 
     @property
     def version_text(self) -> str:
@@ -195,6 +202,8 @@ class Environment:
     judgment_between_waves: bool
     max_version_history: int
     mysql: Mysql
+    image_pull_secret: str = "harbor-pull"  # noqa: S105 (the name of a Secret, not a secret)
+    """The pull Secret every pod template names (`imagePullSecrets`); a cluster may override it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +220,8 @@ class Cluster:
     labels: Pairs
     env: Pairs
     """Environment variables every app gets on this cluster (e.g. REGION)."""
+    image_pull_secret: str | None = None
+    """Overrides the environment's image pull Secret name in this cluster."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,9 @@ VALIDATORS: dict[DocumentKind, Validator] = {
     "spinnaker-application": spinnaker.validate_document,
     "spinnaker-pipeline": spinnaker.validate_document,
     "clouddriver-config": spinnaker.validate_document,
+    "igor-config": spinnaker.validate_document,
+    "operator-patch": spinnaker.validate_document,
+    "halyard-script": spinnaker.validate_document,
 }
 
 

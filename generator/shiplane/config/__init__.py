@@ -150,6 +150,9 @@ def _fleet(config: dict[str, Any], filename: str) -> Fleet:
         or (f"robot${harbor.project}+spinnaker" if harbor.project else "robot$spinnaker"),
         registry_password_file=raw_spinnaker["registry_password_file"],
         registry_password_command=raw_spinnaker["registry_password_command"],
+        registry_account_size=raw_spinnaker["registry_account_size"],
+        cache_threads=raw_spinnaker["cache_threads"],
+        igor_item_upper_threshold=raw_spinnaker["igor_item_upper_threshold"],
     )
     environments = tuple(_environment(name, raw) for name, raw in config["environments"].items())
     clusters = tuple(
@@ -235,6 +238,7 @@ def _environment(name: str, raw: dict[str, Any]) -> Environment:
             resources=Resources(cpu=mysql["resources"].get("cpu"), memory=mysql["resources"].get("memory")),
             secret_template=mysql["secret"],
         ),
+        image_pull_secret=raw["image_pull_secret"],
     )
 
 
@@ -250,6 +254,7 @@ def _cluster(name: str, raw: dict[str, Any], spinnaker: Spinnaker) -> Cluster:
         kubeconfig=raw.get("kubeconfig", f"{spinnaker.kubeconfig_dir}/{name}.yml"),
         labels=_pairs(raw["labels"]),
         env=_pairs(raw["env"]),
+        image_pull_secret=raw["image_pull_secret"],
     )
 
 

@@ -18,6 +18,7 @@ the fleet-wide listing (Front50 filters that listing by pipeline *name* for non-
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ from shiplane.documents import Document
 from shiplane.model import Fleet
 from shiplane.reconcile.changes import Change, Skipped
 from shiplane.reconcile.diff import PathChange, json_paths
+from shiplane.spinnaker.manifestartifact import EMBEDDED_TYPE, ManifestArtifactError, decode
 
 MARK = "shiplane"
 MARK_FIELD = "managedBy"
@@ -113,6 +115,21 @@ def desired_state(fleet: Fleet, documents: Iterable[Document], apps: Iterable[st
     return desired
 
 
+def readable(value: Any) -> Any:
+    """`value` with every embedded/base64 manifest artifact's `reference` decoded to its manifests, so a plan shows
+    `...reference[0].spec.replicas: 1 -> 2` instead of two base64 strings (issue 13's manifest artifacts,
+    shiplane.spinnaker.manifestartifact). For display only: apply saves the pipeline as rendered."""
+    if isinstance(value, dict):
+        decoded = {key: readable(item) for key, item in value.items()}
+        if value.get("type") == EMBEDDED_TYPE and isinstance(value.get("reference"), str):
+            with contextlib.suppress(ManifestArtifactError):  # undecodable: shown as it is
+                decoded["reference"] = decode(value["reference"])
+        return decoded
+    if isinstance(value, list):
+        return [readable(item) for item in value]
+    return value
+
+
 def _application_differs(want: dict[str, Any], have: dict[str, Any]) -> list[PathChange]:
     wanted = {key: value for key, value in want.items() if key != "name"}
     present = {key: have.get(key) for key in wanted if key in have}
@@ -164,7 +181,7 @@ def plan(gate: Gate, desired: Desired, *, prune: bool, adopt: bool) -> tuple[lis
                 skipped.append(Skipped("spinnaker", "pipeline", label, reason))
                 continue
             current = comparable(have, want)
-            paths = [] if same(current, want) else json_paths(current, want)
+            paths = [] if same(current, want) else json_paths(readable(current), readable(want))
             if paths:
                 note = "adopted: not yet managed by shiplane" if owner is None else (
                     f"drift: last saved by {have.get('lastModifiedBy')}" if have.get("lastModifiedBy") else "")

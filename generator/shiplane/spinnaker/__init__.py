@@ -3,12 +3,15 @@
 Interface used by `shiplane.render` and `shiplane.cli` (implemented in this package's modules):
 
 - `render_app(fleet, app, templates) -> list[Document]`: `spinnaker/<app>/application.json`,
-  `spinnaker/<app>/deploy-<env>.json`, `spinnaker/<app>/rollback-<env>.json` (`pipelines`).
-- `render_fleet(fleet, templates) -> list[Document]`: the fleet-wide documents: `spinnaker/clouddriver-local.yml`
-  (the accounts).
+  `spinnaker/<app>/deploy-<env>.json`, `spinnaker/<app>/rollback-<env>.json`, and `spinnaker/<app>/mysql-<env>.json`
+  for environments with MySQL (`pipelines`; manifests in `manifests`, triggers in `triggers`).
+- `render_fleet(fleet, templates) -> list[Document]`: the fleet-wide documents (`accounts`):
+  `spinnaker/clouddriver-local.yml`, `spinnaker/igor-local.yml`, `spinnaker/operator-accounts-patch.yml`,
+  `spinnaker/halyard-accounts.sh`.
 - `validate_document(document, fleet) -> list[str]`: Orca/Echo/clouddriver rules (`lint`) + Kubernetes schemas
   (`kubeschema`).
-- `lint_files(paths, clouddriver, stderr) -> int`: `shiplane lint-spinnaker`; exit code (`validate`).
+- `lint_files(paths, clouddriver, stderr, kubernetes_version) -> int`: `shiplane lint-spinnaker`; exit code
+  (`validate`).
 """
 
 from __future__ import annotations
@@ -34,5 +37,6 @@ def validate_document(document: Document, fleet: Fleet) -> list[str]:
     return validate.validate_document(document, fleet)
 
 
-def lint_files(paths: Sequence[str], clouddriver: str | None, stderr: TextIO) -> int:
-    return validate.lint_files(paths, clouddriver, stderr)
+def lint_files(paths: Sequence[str], clouddriver: str | None, stderr: TextIO,
+               kubernetes_version: str | None = None) -> int:
+    return validate.lint_files(paths, clouddriver, stderr, kubernetes_version)

@@ -33,4 +33,17 @@ def apply(fleet: Fleet, deployment: AppDeployment, pipeline: dict[str, Any]) -> 
             + (f"; red/black{rest}" if rest else "")
         ) if head else description,
         "triggers": [],
+        "expectedArtifacts": [_any_version(expected) for expected in pipeline.get("expectedArtifacts", [])],
     }
+
+
+def _any_version(expected: dict[str, Any]) -> dict[str, Any]:
+    """The image's expected artifact without the docker trigger's tag pattern (``git-<sha>``).
+
+    Concourse sends the digest-pinned reference with the tag harbor-image applied as ``version``, and kork-artifacts
+    ExpectedArtifact.matches compares every field set in ``matchArtifact`` (regex or equal), so a pattern made for
+    Harbor's tags must not filter it."""
+    match = expected.get("matchArtifact")
+    if not isinstance(match, dict) or match.get("type") != "docker/image" or "version" not in match:
+        return expected
+    return {**expected, "matchArtifact": {key: value for key, value in match.items() if key != "version"}}

@@ -1,26 +1,37 @@
 """A linter for Spinnaker pipeline JSON: what Orca, Echo and clouddriver do with it at runtime, checked up front.
 
 Spinnaker accepts almost any pipeline JSON (Front50 stores it without looking at the stages) and fails at deploy
-time. These rules come from the services' sources:
+time. The rules, by family, with the upstream code each mirrors (spinnaker/spinnaker monorepo):
 
-- spin `pipeline save`: `application` and `name` present; `schema` when a `template` is given;
-- Front50: blank application or name rejected;
-- Orca: `stages` present, every stage has a known `type` (NoSuchStageDefinitionBuilderException otherwise), string
-  `refId`s, unique (Orca does not check), `requisiteStageRefIds` pointing at stages, an acyclic graph with at least
-  one initial stage ("No initial stages found"), `cloudProvider` set on clouddriver stages (it defaults to aws),
-  `source` set on manifest stages, `spelEvaluator` v3 or v4;
-- artifacts: trigger `expectedArtifactIds` and stage `requiredArtifactIds` resolve, every required artifact can be
-  bound at runtime (from a trigger, a default or a prior execution), every required docker image binds to a
-  container image (clouddriver compares the image without tag or digest with the artifact name);
-- Echo: the docker trigger `tag` is a valid Java regex (an invalid one silently never fires) and, when the
-  environment is known, fires for exactly the tags it should;
-- clouddriver red/black (and blue/green, its 1.30 name): ReplicaSets only, a stable `metadata.name`, `moniker.app`,
-  `service <name>` references, the Service in the workload's namespace, a non-empty Service selector that shares
-  no label key with the pod template (clouddriver adds those labels itself) and is not part of the ReplicaSet
-  selector, `strategy.spinnaker.io/max-version-history` ≥ 2, traffic enabled; rollback by enable/disable,
-  because `undoRolloutManifest` does not work on ReplicaSets;
-- accounts exist (known from the fleet or a clouddriver config) and manifests stay in the account's namespaces;
-- every Kubernetes manifest against Kubernetes' OpenAPI schemas; no Secret values in a pipeline.
+- this module, pipelines and stages:
+  - spin `pipeline save`: `application` and `name` present; `schema` when a `template` is given; Front50 rejects
+    a blank application or name;
+  - Orca: every stage has a known `type` (orca-core `StageResolver`: NoSuchStageDefinitionBuilderException),
+    string `refId`s, unique (Orca does not check), `requisiteStageRefIds` pointing at stages (orca-core
+    `StageExecutionImpl`: "Invalid stage relationships found"), an initial stage (orca-queue
+    `StartExecutionHandler`: "No initial stages found"), `cloudProvider` set on clouddriver stages (it defaults to
+    aws), `spelEvaluator` v3 or v4;
+  - manifest sources (orca-clouddriver `ManifestEvaluator.evaluate`/`getManifestsFromArtifact`/
+    `getManifestArtifact`): `source` text or artifact ("Unknown ManifestContext.Source"), text manifests present
+    ("No text manifest was specified."), a manifest artifact with an account ("No manifest artifact account was
+    specified."); an `embedded/base64` default artifact is decoded (`shiplane.spinnaker.manifestartifact`) and its
+    manifests are checked like text ones, in the stage's `namespaceOverride`;
+  - artifacts (orca-core `ArtifactResolver`: "Unmatched expected artifact"): trigger `expectedArtifactIds` and stage
+    `requiredArtifactIds` resolve and can be bound (a trigger, a default or a prior execution); every required
+    docker image binds to a container image (clouddriver `Replacer.DOCKER_IMAGE`: the image without tag or digest
+    equals the artifact name);
+  - Echo (`AbstractOCIRegistryEventHandler.matchTags`): the docker trigger `tag` is a Java regex matched against
+    the whole tag (an invalid one silently never fires), fires for exactly the environment's tags when known, and
+    never for `latest` (`shiplane.spinnaker.tags`);
+  - accounts exist (known from the fleet or a clouddriver config) and manifests stay in the account's namespaces
+    (clouddriver `KubernetesCredentials` namespaces); targeted manifest stages (enable/disable/scale/undo) name
+    their target (`undoRolloutManifest` does not work on ReplicaSets: no rollout history);
+  - every Kubernetes manifest against Kubernetes' OpenAPI schemas (`shiplane.spinnaker.kubeschema`); no Secret
+    values in a pipeline;
+- `shiplane.spinnaker.trafficrules`: red/black and the Services a workload is attached to (clouddriver);
+- `shiplane.spinnaker.podrules`: containers, env, quantities (`shiplane.spinnaker.quantity`, apimachinery
+  `ParseQuantity`), image binding, pull secrets and no StatefulSet/PVC in image-triggered shiplane pipelines;
+- `shiplane.spinnaker.accountrules`: applications, clouddriver accounts, igor's threshold, the Operator patch.
 
 A finding is `(path, message)`; the message says what happens at runtime and the fix.
 """
@@ -29,88 +40,40 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from shiplane.spinnaker.accountrules import accounts_from_clouddriver, check_application, check_clouddriver
+from shiplane.spinnaker.context import Accounts, Context, Manifest
 from shiplane.spinnaker.javaregex import JavaRegexError, compile_java
 from shiplane.spinnaker.kubeschema import KubernetesSchemas, Memo
+from shiplane.spinnaker.manifestartifact import EMBEDDED_ACCOUNT, EMBEDDED_TYPE, ManifestArtifactError, decode
+from shiplane.spinnaker.podrules import (
+    bindable_image,
+    claim_findings,
+    images,
+    name_from_reference,
+    pod_spec_findings,
+    pod_specs,
+)
 from shiplane.spinnaker.stagetypes import (
     CRITERIA,
     KNOWN_STAGE_TYPES,
     KUBERNETES_MANIFEST_STAGES,
     SPEL_EVALUATORS,
-    STRATEGIES,
     TARGETED_MANIFEST_STAGES,
-    TRAFFIC_KINDS,
 )
-from shiplane.spinnaker.tags import TagPolicy, check_tag_pattern
+from shiplane.spinnaker.tags import check_tag_pattern
+from shiplane.spinnaker.trafficrules import TrafficRules
 
 Finding = tuple[str, str]
 
-MAX_VERSION_HISTORY = "strategy.spinnaker.io/max-version-history"
-VERSIONED = "strategy.spinnaker.io/versioned"
-LOAD_BALANCERS = "traffic.spinnaker.io/load-balancers"
-_VERSIONED_NAME = re.compile(r"-v\d{3}$")
 _REGEX_META = re.compile(r"[*+?()\[\]{}|^$\\]")
-_SERVICE_REFERENCE = re.compile(r"service ([a-z0-9]([-a-z0-9]*[a-z0-9])?)")
-
-
-@dataclass(frozen=True)
-class Accounts:
-    """Spinnaker accounts that exist: docker registry names, and Kubernetes names with their namespaces."""
-
-    docker: frozenset[str]
-    kubernetes: Mapping[str, frozenset[str] | None]
-    """Account → the namespaces it manages (None: any namespace)."""
-
-
-@dataclass(frozen=True)
-class Context:
-    """What is known about the Spinnaker the pipeline goes to. Unknown parts are not checked."""
-
-    accounts: Accounts | None = None
-    kubernetes: KubernetesSchemas | None = None
-    spinnaker_version: tuple[int, int, int] | None = None
-    application: str | None = None
-    """The application the pipeline must belong to."""
-    tag_policy: TagPolicy | None = None
-    """What the docker trigger must fire for (shiplane's own pipelines)."""
-    docker_repository: tuple[str, str] | None = None
-    """(docker account, repository) the docker trigger must watch (shiplane's own pipelines)."""
-    traffic_strategy: str | None = None
-    """The red/black strategy name every traffic-managed deploy must use (shiplane's own pipelines)."""
-    strict: bool = False
-    """shiplane's own pipelines: Services deployed in the same stage, explicit namespaces."""
 
 
 @dataclass
-class _Manifest:
-    index: int
-    body: dict[str, Any]
-    path: str
-
-    @property
-    def kind(self) -> str:
-        kind = self.body.get("kind")
-        return kind if isinstance(kind, str) else ""
-
-    @property
-    def name(self) -> str | None:
-        metadata = self.body.get("metadata")
-        name = metadata.get("name") if isinstance(metadata, dict) else None
-        return name if isinstance(name, str) else None
-
-    def namespace(self, override: str | None) -> str | None:
-        if override:
-            return override
-        metadata = self.body.get("metadata")
-        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
-        return namespace if isinstance(namespace, str) and namespace else None
-
-
-@dataclass
-class _Checker:
+class _Checker(TrafficRules):
     pipeline: dict[str, Any]
     ctx: Context
     findings: list[Finding] = field(default_factory=list)
@@ -122,6 +85,7 @@ class _Checker:
     shared: dict[tuple[Any, ...], list[Finding]] = field(default_factory=dict)
     stage_memo: dict[tuple[Any, ...], list[Finding]] = field(default_factory=dict)
     reusable: bool = True
+    decoded: dict[Any, list[Manifest]] = field(default_factory=dict)
 
     def add(self, path: str, message: str) -> None:
         self.findings.append((path, message))
@@ -314,25 +278,6 @@ class _Checker:
                 if isinstance(artifact, dict) and isinstance(artifact.get("id"), str):
                     self.resolvable.add(artifact["id"])
 
-    def _deployed_services(self) -> dict[tuple[str | None, str | None, str], dict[str, Any]]:
-        """Services deployed by any deployManifest stage, by (account, namespace, name), for traffic checks of
-        stages that attach to a Service deployed by another stage (collected on first need)."""
-        if self.services is None:
-            self.services = {}
-            for stage in self.all_stages:
-                manifests = stage.get("manifests") if isinstance(stage, dict) else None
-                if stage.get("type") != "deployManifest" or not isinstance(manifests, list):
-                    continue
-                override = stage.get("namespaceOverride")
-                override = override if isinstance(override, str) else None
-                account = stage.get("account") if isinstance(stage.get("account"), str) else None
-                for index, manifest in enumerate(manifests):
-                    if isinstance(manifest, dict) and manifest.get("kind") == "Service":
-                        item = _Manifest(index, manifest, "")
-                        if item.name:
-                            self.services.setdefault((account, item.namespace(override), item.name), manifest)
-        return self.services
-
     def _stage(self, stage: dict[str, Any], path: str) -> None:
         kind = stage.get("type")
         if not isinstance(kind, str) or not kind:
@@ -439,9 +384,14 @@ class _Checker:
         if allowed is None:
             return
         located: list[tuple[str, Any]] = []
-        if stage.get("type") == "deployManifest":
-            override = stage.get("namespaceOverride")
+        override = stage.get("namespaceOverride")
+        if stage.get("type") == "deployManifest" and isinstance(override, str) and override:
+            if override not in allowed:
+                located.append((f"{path}.namespaceOverride", override))
+        elif stage.get("type") == "deployManifest":
             manifests = stage.get("manifests") if stage.get("source") == "text" else None
+            if stage.get("source") == "artifact":
+                manifests = [m.body for m in self.decoded.get(stage.get("manifestArtifactId"), [])]
             for index, manifest in enumerate(manifests if isinstance(manifests, list) else ()):
                 metadata = manifest.get("metadata") if isinstance(manifest, dict) else None
                 namespace = override or (metadata.get("namespace") if isinstance(metadata, dict) else None)
@@ -454,17 +404,14 @@ class _Checker:
                 self.add(where, f"{namespace!r} is not a namespace of account {account!r} (it manages "
                                 f"{', '.join(sorted(allowed))}); clouddriver refuses it")
 
-    def _manifest_source(self, stage: dict[str, Any], path: str, *, single: bool = False) -> list[_Manifest]:
+    def _manifest_source(self, stage: dict[str, Any], path: str, *, single: bool = False) -> list[Manifest]:
         source = stage.get("source")
         if source not in ("text", "artifact"):
             self.add(f"{path}.source", f"must be \"text\" or \"artifact\", not {json.dumps(source)}; Orca fails "
                                        f"with 'Unknown ManifestContext.Source'")
             return []
         if source == "artifact":
-            if not stage.get("manifestArtifactId") and not isinstance(stage.get("manifestArtifact"), dict):
-                self.add(f"{path}.manifestArtifactId", "source is artifact but no manifestArtifactId or "
-                                                       "manifestArtifact is given")
-            return []
+            return self._artifact_manifests(stage, path)
         key = "manifest" if single and "manifests" not in stage else "manifests"
         raw = stage.get(key)
         manifests = [raw] if key == "manifest" and raw is not None else raw
@@ -478,8 +425,49 @@ class _Checker:
             if not isinstance(body, dict):
                 self.add(where, "must be a Kubernetes object")
                 continue
-            result.append(_Manifest(index, body, where))
+            result.append(Manifest(index, body, where))
         return result
+
+    def _artifact_manifests(self, stage: dict[str, Any], path: str) -> list[Manifest]:
+        """Orca ManifestEvaluator.getManifestArtifact/getManifestsFromArtifact: the bound manifest artifact needs an
+        account; an embedded/base64 default artifact is decoded (once per pipeline) and checked like text."""
+        artifact_id = stage.get("manifestArtifactId")
+        inline = stage.get("manifestArtifact")
+        if not artifact_id and not isinstance(inline, dict):
+            self.add(f"{path}.manifestArtifactId", "source is artifact but no manifestArtifactId or "
+                                                   "manifestArtifact is given; Orca fails with 'No manifest "
+                                                   "artifact was specified.'")
+            return []
+        expected = self.artifact_ids.get(artifact_id) if isinstance(artifact_id, str) else None
+        artifact = inline if isinstance(inline, dict) else None
+        if expected is not None and expected.get("useDefaultArtifact") is True:
+            default = expected.get("defaultArtifact")
+            artifact = default if isinstance(default, dict) else None
+        if artifact is None:
+            return []  # bound at run time (a trigger or a prior execution): its content is unknown here
+        if not stage.get("manifestArtifactAccount") and not artifact.get("artifactAccount"):
+            self.add(f"{path}.manifestArtifactAccount", (
+                f"missing, and the manifest artifact names no artifactAccount; Orca fails with 'No manifest artifact "
+                f"account was specified.' (use {EMBEDDED_ACCOUNT!r} for {EMBEDDED_TYPE})"))
+        if artifact.get("type") != EMBEDDED_TYPE:
+            return []  # fetched by clouddriver at run time
+        key = artifact_id if isinstance(artifact_id, str) and expected is not None else id(artifact)
+        cached = self.decoded.get(key)
+        if cached is None:
+            try:
+                bodies = decode(artifact.get("reference"))
+            except ManifestArtifactError as exc:
+                self.decoded[key] = cached = []
+                where = f"{path}.manifestArtifact" if expected is None else f"expectedArtifacts[id={artifact_id}]"
+                self.add(f"{where}.reference", f"{exc}; Orca cannot parse the manifests")
+            else:
+                cached = [Manifest(index, body, f"{path}.manifests[{index}]")
+                          for index, body in enumerate(bodies) if isinstance(body, dict)]
+                if len(cached) != len(bodies):
+                    self.add(f"{path}.manifestArtifactId", "the manifest artifact holds something that is not a "
+                                                           "Kubernetes object")
+                self.decoded[key] = cached
+        return [Manifest(m.index, m.body, f"{path}.manifests[{m.index}]") for m in cached]
 
     # Stages of a multi-cluster pipeline repeat the same manifests with another namespace and account; the checks
     # below that depend only on shared objects are memoised by the identity of those objects (the document keeps
@@ -496,12 +484,26 @@ class _Checker:
         for where, message in findings:
             self.add(prefix + where, message)
 
+    def _image_triggered(self) -> bool:
+        triggers = self.pipeline.get("triggers")
+        return isinstance(triggers, list) and any(
+            isinstance(t, dict) and t.get("type") == "docker" and t.get("enabled", True) is not False
+            for t in triggers)
+
     def _deploy_manifest(self, stage: dict[str, Any], path: str) -> None:
         moniker = stage.get("moniker")
         if not isinstance(moniker, dict) or not isinstance(moniker.get("app"), str) or not moniker.get("app"):
             self.add(f"{path}.moniker.app", "missing; clouddriver labels the manifests with the moniker's app and "
                                             "finds old versions by it")
         manifests = self._manifest_source(stage, path)
+        if self.ctx.strict and self._image_triggered():
+            for manifest in manifests:
+                if manifest.kind in ("StatefulSet", "PersistentVolumeClaim"):
+                    self.add(f"{manifest.path}.kind", (
+                        f"a {manifest.kind} in an image-triggered pipeline: every release re-applies it, so a "
+                        f"storage change fails every later release (volumeClaimTemplates are immutable), an image "
+                        f"bump restarts the database mid-release and a rollback does not undo it; provision it "
+                        f"with its own pipeline"))
         override = stage.get("namespaceOverride") if isinstance(stage.get("namespaceOverride"), str) else None
         for manifest in manifests:
             self._manifest(manifest, override, path)
@@ -510,7 +512,7 @@ class _Checker:
             self._traffic(stage, traffic, manifests, override, path)
         self._binding(stage, manifests, path)
 
-    def _manifest(self, manifest: _Manifest, override: str | None, stage_path: str) -> None:
+    def _manifest(self, manifest: Manifest, override: str | None, stage_path: str) -> None:
         body = manifest.body
         namespace = manifest.namespace(override)
         if self.ctx.strict and namespace is None:
@@ -528,181 +530,27 @@ class _Checker:
             )
             self._emit(stage_path, problems)
 
-    def _schema(self, manifest: _Manifest, schemas: KubernetesSchemas) -> Iterator[Finding]:
+    def _schema(self, manifest: Manifest, schemas: KubernetesSchemas) -> Iterator[Finding]:
         prefix = f".manifests[{manifest.index}]"
         for where, message in schemas.problems(manifest.body, self.memo):
             yield f"{prefix}.{where}" if where else prefix, f"{message} (Kubernetes {schemas.name} schema)"
 
-    def _content(self, manifest: _Manifest) -> Iterator[Finding]:
+    def _content(self, manifest: Manifest) -> Iterator[Finding]:
         """Findings that depend only on the manifest's spec and data."""
         body = manifest.body
         prefix = f".manifests[{manifest.index}]"
         if manifest.kind == "Secret" and (body.get("data") or body.get("stringData")):
             yield prefix, ("a Secret with values would be stored in Front50 and in every execution; create the "
                            "Secret outside Spinnaker and refer to it by name (secretKeyRef)")
-        for where, spec in _pod_specs(body):
-            for inner, message in _pod_spec_findings(spec, where):
+        for where, spec in pod_specs(body):
+            for inner, message in pod_spec_findings(spec, where, pull_secrets=self.ctx.strict):
                 yield prefix + inner, message
+        for inner, message in claim_findings(body):
+            yield prefix + inner, message
 
-    def _traffic(self, stage: dict[str, Any], traffic: Any, manifests: list[_Manifest], override: str | None,
-                 path: str) -> None:
-        if not isinstance(traffic, dict):
-            self.add(f"{path}.trafficManagement", "must be an object with enabled and options")
-            return
-        if not traffic.get("enabled"):
-            return
-        options = traffic.get("options")
-        if not isinstance(options, dict):
-            self.add(f"{path}.trafficManagement.options", "missing; traffic management needs services and a strategy")
-            return
-        strategy = options.get("strategy")
-        services = options.get("services")
-        key: tuple[Any, ...] = ("options", strategy if isinstance(strategy, (str, type(None))) else id(strategy),
-               options.get("enableTraffic") is True, id(services))
-        self._emit(path, self._memo(key, self._options, options))
-        if strategy is not None and strategy not in STRATEGIES:
-            return
-        names = [name for name in map(_service_name, services if isinstance(services, list) else []) if name]
-        workloads = [m for m in manifests if m.kind.lower() in TRAFFIC_KINDS]
-        if not workloads and stage.get("source") == "text":
-            self.add(f"{path}.manifests", "traffic management is enabled but no manifest can receive traffic")
-        option_namespace = options.get("namespace")
-        in_stage = {(m.namespace(override), m.name): m.body for m in manifests if m.kind == "Service"}
-        managed = strategy in ("redblack", "bluegreen", "highlander")
-        for workload in workloads:
-            namespace = workload.namespace(override)
-            if isinstance(option_namespace, str) and option_namespace and namespace and option_namespace != namespace:
-                self.add(f"{path}.trafficManagement.options.namespace",
-                         f"is {option_namespace!r} but the workload is in {namespace!r}; Services are looked up in "
-                         f"the workload's namespace")
-            metadata = workload.body.get("metadata")
-            metadata = metadata if isinstance(metadata, dict) else {}
-            if managed:
-                key = ("red/black", workload.index, workload.kind, workload.name, id(metadata.get("annotations")),
-                       strategy, id(services))
-                self._emit(path, self._memo(key, self._red_black_workload, workload, strategy, services))
-            for name in names:
-                service = in_stage.get((namespace, name))
-                if service is None:
-                    self._service_elsewhere(stage, workload, name, namespace=namespace, in_stage=in_stage,
-                                            path=path)
-                    continue
-                key = ("attach", workload.index, name, id(service.get("spec")), id(workload.body.get("spec")),
-                       id(metadata.get("labels")))
-                self._emit(path, self._memo(key, self._attach, workload, name, service))
-
-    def _options(self, options: dict[str, Any]) -> Iterator[Finding]:
-        where = ".trafficManagement.options"
-        strategy = options.get("strategy")
-        if strategy is not None and strategy not in STRATEGIES:
-            yield f"{where}.strategy", (f"{json.dumps(strategy)} is not a strategy; use one of "
-                                        f"{', '.join(sorted(STRATEGIES))}")
-            return
-        version = self.ctx.spinnaker_version
-        if strategy == "bluegreen" and version is not None and version < (1, 30, 0):
-            yield f"{where}.strategy", ("bluegreen exists from Spinnaker 1.30 on (it is red/black renamed); use "
-                                        "redblack with this Spinnaker")
-        if self.ctx.traffic_strategy is not None and strategy != self.ctx.traffic_strategy:
-            yield f"{where}.strategy", (f"is {json.dumps(strategy)}; shiplane deploys apps with "
-                                        f"{self.ctx.traffic_strategy!r} on this Spinnaker version")
-        if strategy in ("redblack", "bluegreen", "highlander") and options.get("enableTraffic") is not True:
-            yield f"{where}.enableTraffic", ("must be true with a rollout strategy; otherwise the new version gets "
-                                             "no traffic and the old one is disabled")
-        services = options.get("services")
-        if not isinstance(services, list) or not services:
-            yield f"{where}.services", ("needs at least one 'service <name>'; traffic management attaches the "
-                                        "workload to these Services")
-            return
-        for position, service in enumerate(services):
-            if _service_name(service) is None:
-                yield f"{where}.services[{position}]", (f"{json.dumps(service)} must be 'service <name>'; "
-                                                        f"clouddriver fails with 'Load balancers must be specified "
-                                                        f"in the form {{kind}} {{name}}'")
-
-    def _red_black_workload(self, workload: _Manifest, strategy: Any, services: Any) -> Iterator[Finding]:
-        prefix = f".manifests[{workload.index}]"
-        if workload.kind != "ReplicaSet":
-            yield f"{prefix}.kind", (f"{strategy} works on ReplicaSets only (clouddriver's Deployment support was "
-                                     f"reverted and old versions are found as replicaSets); deploy a ReplicaSet")
-            return
-        metadata = workload.body.get("metadata")
-        metadata = metadata if isinstance(metadata, dict) else {}
-        name = metadata.get("name")
-        if not isinstance(name, str) or not name:
-            yield f"{prefix}.metadata.name", ("missing; red/black finds earlier versions by a stable metadata.name "
-                                              "(generateName does not work)")
-        elif _VERSIONED_NAME.search(name):
-            yield f"{prefix}.metadata.name", (f"{name!r} ends like a version; clouddriver appends -vNNN itself, "
-                                              f"keep the name stable")
-        annotations = metadata.get("annotations")
-        annotations = annotations if isinstance(annotations, dict) else {}
-        history = annotations.get(MAX_VERSION_HISTORY)
-        if history is None:
-            yield f"{prefix}.metadata.annotations", (f"needs {MAX_VERSION_HISTORY} (at least \"2\"); without it "
-                                                     f"disabled versions pile up with all their replicas")
-        elif not (isinstance(history, str) and history.isdigit() and int(history) >= 2):
-            yield f"{prefix}.metadata.annotations.{MAX_VERSION_HISTORY}", (
-                f"{json.dumps(history)} must be a string holding a number ≥ 2; clouddriver rejects less with "
-                f"red/black (the previous version must survive)")
-        if annotations.get(VERSIONED) == "false":
-            yield f"{prefix}.metadata.annotations.{VERSIONED}", ("is \"false\": red/black needs versioned "
-                                                                 "ReplicaSets; remove the annotation")
-        existing = annotations.get(LOAD_BALANCERS)
-        if existing is not None:
-            try:
-                same = isinstance(existing, str) and json.loads(existing) == services
-            except ValueError:
-                same = False
-            if not same:
-                yield f"{prefix}.metadata.annotations.{LOAD_BALANCERS}", (
-                    "differs from trafficManagement.options.services; clouddriver fails with 'Manifest already has "
-                    "traffic.spinnaker.io/load-balancers annotation set'; remove the annotation")
-
-    def _service_elsewhere(self, stage: dict[str, Any], workload: _Manifest, name: str, *, namespace: str | None,
-                           in_stage: dict[tuple[str | None, str | None], dict[str, Any]], path: str) -> None:
-        """A traffic Service that this stage does not deploy: in another namespace, another stage, or nowhere."""
-        others = [ns for (ns, other) in in_stage if other == name]
-        if others:
-            self.add(f"{path}.trafficManagement.options.services",
-                     f"Service {name!r} is in namespace {others[0]!r} but the workload is in {namespace!r}; "
-                     f"clouddriver looks the Service up in the workload's namespace")
-            return
-        self.reusable = False  # depends on the stage's account: not the same for another cluster
-        account = stage.get("account") if isinstance(stage.get("account"), str) else None
-        service = self._deployed_services().get((account, namespace, name))
-        if service is None:
-            if self.ctx.strict:
-                self.add(f"{path}.trafficManagement.options.services",
-                         f"Service {name!r} is not deployed by this stage; deploy it with the workload so that "
-                         f"clouddriver can attach them")
-            return
-        self._emit(path, list(self._attach(workload, name, service)))
-
-    def _attach(self, workload: _Manifest, name: str, service: dict[str, Any]) -> Iterator[Finding]:
-        """clouddriver KubernetesServiceHandler.attach, and what disabling a version does to the ReplicaSet."""
-        prefix = f".manifests[{workload.index}]"
-        spec = service.get("spec")
-        selector = spec.get("selector") if isinstance(spec, dict) else None
-        if not isinstance(selector, dict) or not selector:
-            yield ".trafficManagement.options.services", (
-                f"Service {name!r} has no selector; clouddriver fails with 'Service must have a non-empty selector "
-                f"in order to be attached to a workload'")
-            return
-        common = sorted(set(selector) & set(_template_labels(workload.body)))
-        if common:
-            yield f"{prefix}.spec.template.metadata.labels", (
-                f"shares {', '.join(common)} with the selector of Service {name!r}; clouddriver fails with 'Service "
-                f"selector must have no label keys in common with target workload' (it adds the selector labels "
-                f"itself, and removes them to disable a version)")
-        overlap = sorted(set(selector) & _selector_keys(workload.body))
-        if overlap:
-            yield f"{prefix}.spec.selector", (
-                f"uses {', '.join(overlap)}, a selector label of Service {name!r}; disabling a version removes that "
-                f"label from its pods, so the ReplicaSet would orphan them and start new ones")
-
-    def _binding(self, stage: dict[str, Any], manifests: list[_Manifest], path: str) -> None:
-        if stage.get("source") != "text" or stage.get("enableArtifactBinding") is False:
-            return
+    def _binding(self, stage: dict[str, Any], manifests: list[Manifest], path: str) -> None:
+        if not manifests or stage.get("enableArtifactBinding") is False:
+            return  # nothing known to bind to (an artifact fetched at run time)
         ids = stage.get("requiredArtifactIds")
         required = [("requiredArtifactIds", i, a) for i, a in enumerate(ids)] if isinstance(ids, list) else []
         items = stage.get("requiredArtifacts")
@@ -715,9 +563,9 @@ class _Checker:
                *(id(m.body.get("spec")) for m in manifests), *(m.kind == "Pod" for m in manifests))
         self._emit(path, self._memo(key, self._bind, required, manifests))
 
-    def _bind(self, required: list[tuple[str, int, Any]], manifests: list[_Manifest]) -> Iterator[Finding]:
+    def _bind(self, required: list[tuple[str, int, Any]], manifests: list[Manifest]) -> Iterator[Finding]:
         """clouddriver's docker image binding (match-name-and-tag): every required image must replace one."""
-        images = [image for m in manifests for _, spec in _pod_specs(m.body) for image in _images(spec)]
+        found = [image for m in manifests for _, spec in pod_specs(m.body) for image in images(spec)]
         for key, position, artifact_id in required:
             artifact = self.artifact_ids.get(artifact_id) if isinstance(artifact_id, str) else None
             match = artifact.get("matchArtifact") if artifact else None
@@ -726,8 +574,8 @@ class _Checker:
             name = match.get("name")
             if not isinstance(name, str) or not name or _REGEX_META.search(name):
                 continue  # a pattern: the bound artifact's name is only known at runtime
-            if not any(_name_from_reference(image) == name for image in images):
-                shown = ", ".join(f"{image} (compared as {_name_from_reference(image)})" for image in images) or \
+            if not any(name_from_reference(image) == name for image in found):
+                shown = ", ".join(f"{image} (compared as {name_from_reference(image)})" for image in found) or \
                     "no container image"
                 yield f".{key}[{position}]", (
                     f"docker image {name} binds to no container: clouddriver strips the tag or digest from each "
@@ -937,14 +785,6 @@ def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
     return sorted(found)
 
 
-def _service_name(service: Any) -> str | None:
-    """The name in `service <name>`, or None when the reference is malformed."""
-    if not isinstance(service, str):
-        return None
-    match = _SERVICE_REFERENCE.fullmatch(service)
-    return match.group(1) if match else None
-
-
 _CONTAINERS = (dict, list)
 
 
@@ -968,108 +808,6 @@ def _shape(body: dict[str, Any]) -> tuple[Any, ...] | None:
     return tuple(parts)
 
 
-def _pod_specs(manifest: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Pod specs where clouddriver binds images: `$..spec.template.spec` (and a Pod's own spec)."""
-    if manifest.get("kind") == "Pod" and isinstance(manifest.get("spec"), dict):
-        yield ".spec", manifest["spec"]
-    yield from _template_specs(manifest, "")
-
-
-def _template_specs(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    if isinstance(node, dict):
-        spec = node.get("spec")
-        if isinstance(spec, dict):
-            template = spec.get("template")
-            if isinstance(template, dict) and isinstance(template.get("spec"), dict):
-                yield f"{path}.spec.template.spec", template["spec"]
-        for key, value in node.items():
-            if isinstance(value, (dict, list)) and key not in ("metadata", "status"):
-                yield from _template_specs(value, f"{path}.{key}")
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            yield from _template_specs(item, f"{path}[{index}]")
-
-
-def _containers(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for key in ("containers", "initContainers"):
-        items = spec.get(key)
-        if isinstance(items, list):
-            for index, container in enumerate(items):
-                if isinstance(container, dict):
-                    yield f"{key}[{index}]", container
-
-
-def _images(spec: dict[str, Any]) -> Iterator[str]:
-    for _, container in _containers(spec):
-        image = container.get("image")
-        if isinstance(image, str):
-            yield image
-
-
-def _pod_spec_findings(spec: dict[str, Any], where: str) -> Iterator[Finding]:
-    names: set[str] = set()
-    for path, container in _containers(spec):
-        name = container.get("name")
-        if isinstance(name, str):
-            if name in names:
-                yield f"{where}.{path}.name", f"container name {name!r} is used twice in the pod"
-            names.add(name)
-        env = container.get("env")
-        if isinstance(env, list):
-            seen: set[str] = set()
-            for index, variable in enumerate(env):
-                variable_name = variable.get("name") if isinstance(variable, dict) else None
-                if isinstance(variable_name, str):
-                    if variable_name in seen:
-                        yield (f"{where}.{path}.env[{index}]",
-                               f"{variable_name} is set twice; Kubernetes keeps the last one silently")
-                    seen.add(variable_name)
-
-
-def _template_labels(workload: dict[str, Any]) -> dict[str, Any]:
-    spec = workload.get("spec")
-    template = spec.get("template") if isinstance(spec, dict) else None
-    metadata = template.get("metadata") if isinstance(template, dict) else None
-    labels = metadata.get("labels") if isinstance(metadata, dict) else None
-    if isinstance(labels, dict):
-        return labels
-    metadata = workload.get("metadata")
-    labels = metadata.get("labels") if isinstance(metadata, dict) else None
-    return labels if isinstance(labels, dict) else {}
-
-
-def _selector_keys(workload: dict[str, Any]) -> set[str]:
-    spec = workload.get("spec")
-    selector = spec.get("selector") if isinstance(spec, dict) else None
-    keys: set[str] = set()
-    if isinstance(selector, dict):
-        match_labels = selector.get("matchLabels")
-        if isinstance(match_labels, dict):
-            keys.update(str(key) for key in match_labels)
-        expressions = selector.get("matchExpressions")
-        if isinstance(expressions, list):
-            keys.update(str(e.get("key")) for e in expressions if isinstance(e, dict))
-    return keys
-
-
-def _name_from_reference(image: str) -> str:
-    """clouddriver's docker image binding: the image without `@digest`, else without what follows the last `:`."""
-    at = image.find("@")
-    if at >= 0:
-        return image[:at]
-    colon = image.rfind(":")
-    return image[:colon] if colon >= 0 else image
-
-
-def bindable_image(name: str) -> str:
-    """How to write the container image so that clouddriver binds the docker artifact `name` to it.
-
-    The artifact name itself, unless the registry has a port (`host:5000/repo`): clouddriver would then strip
-    `:5000/repo` as if it were a tag, so a placeholder tag is added, which binding replaces.
-    """
-    return name if _name_from_reference(name) == name else f"{name}:bound-by-spinnaker"
-
-
 def check_pipeline(pipeline: Any, ctx: Context) -> list[Finding]:
     """Every finding of one pipeline."""
     if not isinstance(pipeline, dict):
@@ -1077,110 +815,15 @@ def check_pipeline(pipeline: Any, ctx: Context) -> list[Finding]:
     return _Checker(pipeline, ctx).run()
 
 
-# ---- applications and clouddriver configs --------------------------------------------------------------------
 
 
-def check_application(application: Any, ctx: Context) -> list[Finding]:
-    """`spin application save --file` input: name, owner email, cloud providers."""
-    if not isinstance(application, dict):
-        return [("", f"an application is a JSON object, not {type(application).__name__}")]
-    findings: list[Finding] = []
-    name = application.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{0,62}", name):
-        findings.append(("name", f"{json.dumps(name)}: Kubernetes application names begin with a letter and have "
-                                 f"at most 63 letters, digits and dashes (deck's validator)"))
-    elif ctx.application is not None and name != ctx.application:
-        findings.append(("name", f"is {name!r}, expected {ctx.application!r}"))
-    providers = application.get("cloudProviders")
-    if not isinstance(providers, str) or "kubernetes" not in providers.split(","):
-        findings.append(("cloudProviders", "must be a comma-separated string that includes kubernetes"))
-    email = application.get("email")
-    if email is not None and (not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
-        findings.append(("email", f"{json.dumps(email)} is not an e-mail address; Front50 needs an owner"))
-    return findings
-
-
-def accounts_from_clouddriver(config: Any) -> Accounts:
-    """The accounts a clouddriver config (clouddriver-local.yml or clouddriver.yml) defines."""
-    docker: set[str] = set()
-    kubernetes: dict[str, frozenset[str] | None] = {}
-    if isinstance(config, dict):
-        for key in ("dockerRegistry", "docker-registry"):
-            section = config.get(key)
-            if isinstance(section, dict):
-                for account in section.get("accounts") or []:
-                    if isinstance(account, dict) and isinstance(account.get("name"), str):
-                        docker.add(account["name"])
-        section = config.get("kubernetes")
-        if isinstance(section, dict):
-            for account in section.get("accounts") or []:
-                if isinstance(account, dict) and isinstance(account.get("name"), str):
-                    namespaces = account.get("namespaces")
-                    kubernetes[account["name"]] = (
-                        frozenset(str(n) for n in namespaces) if isinstance(namespaces, list) and namespaces else None
-                    )
-    return Accounts(frozenset(docker), kubernetes)
-
-
-def check_clouddriver(config: Any, repositories: Sequence[str] | None = None) -> list[Finding]:
-    """clouddriver-local.yml: the Harbor registry account and the Kubernetes accounts."""
-    if not isinstance(config, dict):
-        return [("", "a clouddriver config is a mapping")]
-    findings: list[Finding] = []
-    names: dict[str, str] = {}
-    registry = config.get("dockerRegistry")
-    if not isinstance(registry, dict) or registry.get("enabled") is not True:
-        findings.append(("dockerRegistry.enabled", "must be true, or clouddriver ignores the registry accounts"))
-    for index, account in enumerate((registry or {}).get("accounts") or [] if isinstance(registry, dict) else []):
-        path = f"dockerRegistry.accounts[{index}]"
-        if not isinstance(account, dict):
-            findings.append((path, "must be a mapping"))
-            continue
-        name = account.get("name")
-        if isinstance(name, str):
-            if name in names:
-                findings.append((f"{path}.name", f"{name!r} is also {names[name]}; account names must be unique"))
-            names.setdefault(name, path)
-        if not isinstance(account.get("address"), str) or not account["address"].startswith(("https://", "http://")):
-            findings.append((f"{path}.address", "must be the registry URL (https://host[:port])"))
-        if account.get("password"):
-            findings.append((f"{path}.password", "a secret in the generated config; use passwordFile or "
-                                                 "passwordCommand"))
-        if not account.get("passwordFile") and not account.get("passwordCommand"):
-            findings.append((path, "needs passwordFile or passwordCommand (Harbor does not serve anonymous "
-                                   "tag lists for private projects)"))
-        if account.get("trackDigests") is not True:
-            findings.append((f"{path}.trackDigests", "must be true: without it Igor never notices a re-pushed "
-                                                     "latest tag"))
-        listed = account.get("repositories")
-        if not isinstance(listed, list) or not listed:
-            findings.append((f"{path}.repositories", "must list the repositories: Harbor restricts /v2/_catalog "
-                                                     "to administrators, so clouddriver would see none"))
-        elif repositories is not None:
-            missing = sorted(set(repositories) - {str(r) for r in listed})
-            if missing:
-                findings.append((f"{path}.repositories", f"misses {', '.join(missing)}"))
-    kubernetes = config.get("kubernetes")
-    if not isinstance(kubernetes, dict) or kubernetes.get("enabled") is not True:
-        findings.append(("kubernetes.enabled", "must be true, or clouddriver ignores the Kubernetes accounts"))
-    for index, account in enumerate((kubernetes or {}).get("accounts") or [] if isinstance(kubernetes, dict) else []):
-        path = f"kubernetes.accounts[{index}]"
-        if not isinstance(account, dict):
-            findings.append((path, "must be a mapping"))
-            continue
-        name = account.get("name")
-        if not isinstance(name, str) or not name:
-            findings.append((f"{path}.name", "missing; clouddriver refuses an account without a name"))
-        else:
-            if name in names:
-                findings.append((f"{path}.name", f"{name!r} is also {names[name]}; account names must be unique"))
-            names.setdefault(name, path)
-        kubeconfig = account.get("kubeconfigFile")
-        if not isinstance(kubeconfig, str) or not kubeconfig.startswith("/"):
-            findings.append((f"{path}.kubeconfigFile", "must be an absolute path inside the clouddriver container"))
-        if account.get("namespaces") and account.get("omitNamespaces"):
-            findings.append((path, "at most one of namespaces and omitNamespaces (clouddriver refuses both)"))
-        if account.get("onlySpinnakerManaged") is not True:
-            findings.append((f"{path}.onlySpinnakerManaged", "must be true: clouddriver then caches only what "
-                                                             "Spinnaker deployed, which keeps big clusters fast"))
-    return findings
+__all__ = [
+    "Accounts",
+    "Context",
+    "Finding",
+    "accounts_from_clouddriver",
+    "bindable_image",
+    "check_application",
+    "check_clouddriver",
+    "check_pipeline",
+]

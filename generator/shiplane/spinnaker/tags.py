@@ -2,6 +2,12 @@
 
 Echo fires a docker trigger when `tag.matches(pattern)` (a Java regex, whole-string match). A pattern is only
 trusted after it has been run on tags it must and must not fire for; the lists below are the policy in examples.
+
+Environments that follow every build (`image_tag: latest`) trigger on the build's immutable tag
+`git-<40 hex commit>`, never on `latest` itself: without clouddriver's `trackDigests` (which drops every OCI tag,
+see `shiplane.spinnaker.accounts`) igor only notices tags it has not seen before (igor DockerMonitor.getUpdateType:
+"We have seen this tag before and are not tracking digests, so there is nothing to update"), and Echo binds the
+artifact as `registry/repo:<tag>`, so a mutable tag would be deployed as a mutable reference.
 """
 
 from __future__ import annotations
@@ -17,10 +23,21 @@ _IDENTIFIER = "(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 _CORE = rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}"
 _PRE_RELEASE = rf"(?:-{_IDENTIFIER}(?:\.{_IDENTIFIER})*)?"
 
+BUILD_TAG_PREFIX = "git-"
+"""The immutable tag of every build that passed the gate: `git-` + the full commit id (the Concourse build job's
+put applies it next to `latest`, from the `revision` var loaded from git-resource's `.git/commit`)."""
+BUILD_TAG_PATTERN = f"^{BUILD_TAG_PREFIX}[0-9a-f]{{40}}$"
+
+
+def build_tag(revision: str) -> str:
+    """The immutable tag of a build of `revision` (a full lowercase commit id)."""
+    return f"{BUILD_TAG_PREFIX}{revision}"
+
 
 @dataclass(frozen=True, slots=True)
 class TagPolicy:
-    """What an environment deploys: `latest` only, or release versions x.y.z."""
+    """What an environment deploys: every build (`latest`: by its immutable `git-<commit>` tag), or release
+    versions x.y.z (`semver`)."""
 
     image_tag: Literal["latest", "semver"]
     allow_v_prefix: bool = False
@@ -29,16 +46,19 @@ class TagPolicy:
     def pattern(self) -> str:
         """The docker trigger `tag` (Java regex, anchored for readers; Echo matches the whole tag anyway)."""
         if self.image_tag == "latest":
-            return "^latest$"
+            return BUILD_TAG_PATTERN
         prefix = "v?" if self.allow_v_prefix else ""
         return f"^{prefix}{_CORE}{_PRE_RELEASE if self.pre_releases else ''}$"
 
     def expectations(self) -> list[tuple[str, bool]]:
         """(tag, whether the trigger must fire) pairs that the pattern must satisfy."""
         if self.image_tag == "latest":
-            never = ["1.2.3", "v1.2.3", "1.2.3-rc.1", "Latest", "LATEST", "latest-1", "latest.1", "alatest",
-                     "main", "stable", "sha-0123abc"]
-            return [("latest", True), *[(tag, False) for tag in never]]
+            commit = "0123456789abcdef0123456789abcdef01234567"
+            fire = [f"git-{commit}", "git-" + "0" * 40, "git-" + "f" * 40]
+            never = ["latest", "1.2.3", "v1.2.3", "1.2.3-rc.1", "Latest", f"git-{commit[:12]}", f"git-{commit}0",
+                     f"git-{commit.upper()}", f"{commit}", f"sha-{commit}", f"git-{commit}-dirty",
+                     f"xgit-{commit}", "git-", "main", "stable"]
+            return [*[(tag, True) for tag in fire], *[(tag, False) for tag in never]]
         releases = ["0.0.0", "0.1.0", "1.2.3", "10.20.30", "2024.10.1"]
         pre = ["1.2.3-rc.1", "1.2.3-alpha", "1.2.3-beta.2", "1.0.0-0.3.7", "1.0.0-x-y-z.-"]
         never = ["latest", "1.2", "1", "1.2.3.4", "01.2.3", "1.02.3", "1.2.03", "1.2.3-", "1.2.3-rc..1",
@@ -52,7 +72,7 @@ class TagPolicy:
 
     def describe(self) -> str:
         if self.image_tag == "latest":
-            return "only the tag latest"
+            return "every build's immutable tag git-<commit> (never latest)"
         extras = []
         if self.allow_v_prefix:
             extras.append("an optional leading v")
@@ -74,10 +94,11 @@ def check_tag_pattern(pattern: object, policy: TagPolicy | None) -> list[str]:
     except JavaRegexError as exc:
         return [f"is not a Java regular expression Echo can use ({exc}); Echo never fires on an invalid pattern"]
     if policy is None:
-        if echo_tag_matches(pattern, "latest") and echo_tag_matches(pattern, "1.2.3"):
-            return [f"{pattern!r} fires for latest and for release tags such as 1.2.3 alike, so every push deploys; "
-                    f"use '^latest$' for an environment that follows latest or a release pattern such as "
-                    f"{TagPolicy('semver').pattern()!r}"]
+        if echo_tag_matches(pattern, "latest"):
+            return [f"{pattern!r} fires for latest, a mutable tag: Echo binds the image as <registry>/<repo>:latest, "
+                    f"so every ReplicaSet version (and a rollback) runs whatever latest is when a pod starts, and "
+                    f"without trackDigests igor never fires for latest again; trigger on an immutable tag per build "
+                    f"such as {BUILD_TAG_PATTERN!r} or on releases such as {TagPolicy('semver').pattern()!r}"]
         return []
     wrong_fire = [tag for tag, fire in policy.expectations() if fire and not echo_tag_matches(pattern, tag)]
     wrong_skip = [tag for tag, fire in policy.expectations() if not fire and echo_tag_matches(pattern, tag)]

@@ -19,7 +19,9 @@ from shiplane.documents import Document
 from shiplane.errors import ShiplaneError
 from shiplane.files import read_text
 from shiplane.model import App, AppDeployment, Fleet
-from shiplane.spinnaker.kubeschema import KubernetesSchemas, schemas_for
+from shiplane.spinnaker.accountrules import check_igor, check_operator_patch
+from shiplane.spinnaker.accounts import docker_account_of, docker_accounts
+from shiplane.spinnaker.kubeschema import KubernetesSchemas, resolve_version, schemas_for
 from shiplane.spinnaker.lint import (
     Accounts,
     Context,
@@ -29,7 +31,7 @@ from shiplane.spinnaker.lint import (
     check_clouddriver,
     check_pipeline,
 )
-from shiplane.spinnaker.pipelines import tag_policy
+from shiplane.spinnaker.triggers import tag_policy
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def _fleet_facts(fleet: Fleet) -> _FleetFacts:
     facts = _FleetFacts(
         fleet=fleet,
         accounts=Accounts(
-            docker=frozenset({fleet.spinnaker.docker_account}),
+            docker=frozenset(account.name for account in docker_accounts(fleet)[0]),
             kubernetes={cluster.account: frozenset(namespaces[cluster.name]) for cluster in deploy},
         ),
         schemas=schemas_for(fleet.spinnaker.kubernetes_version),
@@ -82,6 +84,13 @@ def document_findings(document: Document, fleet: Fleet) -> list[Finding]:
         return check_application(content, Context(application=document.app))
     if document.kind == "clouddriver-config":
         return check_clouddriver(content, facts.repositories)
+    if document.kind == "igor-config":
+        largest = max((len(a.repositories) for a in docker_accounts(fleet)[0]), default=0)
+        return check_igor(content, largest)
+    if document.kind == "operator-patch":
+        return check_operator_patch(content, facts.repositories)
+    if document.kind == "halyard-script":
+        return []  # the same accounts as clouddriver-local.yml, which is checked
     app = facts.apps.get(document.app) if document.app is not None else None
     name = content.get("name") if isinstance(content, dict) else None
     deploy = _deployment(app, name, "deploy-")
@@ -93,7 +102,7 @@ def document_findings(document: Document, fleet: Fleet) -> list[Finding]:
         # a Concourse-triggered deploy pipeline has no docker trigger on purpose (spinnaker/concoursetrigger.py)
         tag_policy=tag_policy(deploy) if deploy is not None and not fleet.concourse_deploy.enabled(
             deploy.environment.name) else None,
-        docker_repository=(fleet.spinnaker.docker_account, app.repository) if deploy and app else None,
+        docker_repository=(docker_account_of(fleet, app.repository), app.repository) if deploy and app else None,
         traffic_strategy=fleet.spinnaker.traffic_strategy,
         strict=True,
     )
@@ -142,7 +151,12 @@ def _read(path: str) -> tuple[Any, list[str]]:
 
 
 def _kind(data: Any) -> str:
+    if isinstance(data, list) and data and all(isinstance(item, dict) and "op" in item for item in data):
+        return "operator-patch"
     if isinstance(data, dict):
+        registry = data.get("dockerRegistry")
+        if isinstance(registry, dict) and "itemUpperThreshold" in registry and "accounts" not in registry:
+            return "igor"
         if "stages" in data or "triggers" in data or "expectedArtifacts" in data:
             return "pipeline"
         if "cloudProviders" in data or "email" in data:
@@ -156,7 +170,9 @@ def lint_file(path: str, accounts: Accounts | None, schemas: KubernetesSchemas) 
     """`FILE: path: message` lines for one file."""
     data, problems = _read(path)
     lines = [problem if problem.startswith(f"{path}:") else f"{path}: {problem}" for problem in problems]
-    documents = [(f"[{index}]", item) for index, item in enumerate(data)] if isinstance(data, list) else [("", data)]
+    whole = _kind(data) == "operator-patch"
+    documents = [(f"[{index}]", item) for index, item in enumerate(data)] if isinstance(data, list) and not whole \
+        else [("", data)]
     context = Context(accounts=accounts, kubernetes=schemas)
     for prefix, document in documents:
         kind = _kind(document)
@@ -164,6 +180,10 @@ def lint_file(path: str, accounts: Accounts | None, schemas: KubernetesSchemas) 
             findings = check_application(document, Context())
         elif kind == "clouddriver":
             findings = check_clouddriver(document)
+        elif kind == "igor":
+            findings = check_igor(document, 0)
+        elif kind == "operator-patch":
+            findings = check_operator_patch(document)
         else:
             findings = check_pipeline(document, context)
         for where, message in findings:
@@ -172,8 +192,18 @@ def lint_file(path: str, accounts: Accounts | None, schemas: KubernetesSchemas) 
     return lines
 
 
-def lint_files(paths: Sequence[str], clouddriver: str | None, stderr: TextIO) -> int:
-    """`shiplane lint-spinnaker FILE…`: exit 0 when every file is clean, 1 otherwise (findings on stderr)."""
+def lint_files(paths: Sequence[str], clouddriver: str | None, stderr: TextIO,
+               kubernetes_version: str | None = None) -> int:
+    """`shiplane lint-spinnaker FILE…`: exit 0 when every file is clean, 1 otherwise (findings on stderr).
+
+    Manifests are checked against the schemas of `kubernetes_version` (`--kubernetes-version`, else the fleet
+    config's default); a version kubernetes-validate does not ship is an error naming the ones it does."""
+    version = kubernetes_version if kubernetes_version is not None else default_kubernetes_version()
+    try:
+        resolve_version(version)
+    except ShiplaneError as exc:
+        raise ShiplaneError([p.replace("spinnaker.kubernetes_version", "--kubernetes-version")
+                             for p in exc.problems]) from None
     accounts = None
     if clouddriver is not None:
         config, problems = _read(clouddriver)
@@ -183,7 +213,7 @@ def lint_files(paths: Sequence[str], clouddriver: str | None, stderr: TextIO) ->
         if not accounts.docker and not accounts.kubernetes:
             raise ShiplaneError(f"{clouddriver}: defines no dockerRegistry or kubernetes accounts; give the "
                                 f"clouddriver-local.yml that shiplane render wrote")
-    schemas = schemas_for(default_kubernetes_version())
+    schemas = schemas_for(version)
     found = 0
     for path in paths:
         try:
