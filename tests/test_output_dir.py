@@ -113,3 +113,31 @@ def test_a_journal_that_is_not_ours_is_not_applied(tmp_path: Path, capsys: pytes
     assert main(["render", str(EXAMPLE), "--out", str(out)]) == 1
     assert capsys.readouterr().err == f"shiplane: {out}/.shiplane-journal: not a shiplane journal; remove it\n"
     assert sorted(p.name for p in out.rglob("*")) == before
+
+
+def test_a_signal_whose_exception_python_swallowed_still_writes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM's Interrupted raised inside a weakref callback is "Exception ignored" by Python and the render goes on;
+    the signal is still remembered, so the commit does not happen and nothing is written (exit 143, no traceback)."""
+    from shiplane import errors
+
+    monkeypatch.setattr(errors, "_RECEIVED", [])
+    out = tmp_path / "out"
+    errors.note_signal(15)  # what the handler does before its exception is swallowed
+    assert main(["render", str(EXAMPLE), "--out", str(out)]) == 143
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "nothing was written" in err
+    assert not out.exists() or not any(path.is_file() for path in out.rglob("*"))
+
+
+def test_a_swallowed_interrupt_prints_no_traceback() -> None:
+    from types import SimpleNamespace
+
+    from shiplane.cli import _unraisable
+    from shiplane.errors import Interrupted
+
+    seen: list[SimpleNamespace] = []
+    hook = _unraisable(seen.append)
+    hook(SimpleNamespace(exc_value=Interrupted(15), object="a weakref callback"))  # sys.UnraisableHookArgs' fields
+    hook(SimpleNamespace(exc_value=ValueError("x"), object="elsewhere"))
+    assert [type(args.exc_value) for args in seen] == [ValueError]

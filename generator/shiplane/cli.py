@@ -14,14 +14,16 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from shiplane import concourse, config, render, spinnaker
-from shiplane.errors import Interrupted, ShiplaneError, UsageError
+from shiplane.errors import Interrupted, ShiplaneError, UsageError, note_signal
 from shiplane.reconcile import run as reconcile
 from shiplane.templates import TemplateSet
+
+UnraisableHook = Callable[[Any], object]  # sys.UnraisableHookArgs -> None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -205,7 +207,19 @@ def printable(line: str) -> str:
 
 
 def _interrupt(signum: int, _frame: object) -> None:
+    note_signal(signum)
     raise Interrupted(signum)
+
+
+def _unraisable(hook: UnraisableHook) -> UnraisableHook:
+    """sys.unraisablehook that stays silent about an Interrupted Python swallowed (no traceback on stderr: the signal
+    is still acted on, see shiplane.errors.raise_if_interrupted) and hands anything else to `hook`."""
+
+    def quiet(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, Interrupted):
+            hook(unraisable)
+
+    return quiet
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,9 +232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             for number in (signal.SIGINT, signal.SIGTERM)
             if signal.getsignal(number) is not signal.SIG_IGN
         }
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable(previous_hook)
     try:
         return _main(argv)
     finally:
+        sys.unraisablehook = previous_hook
         for number, handler in handlers.items():
             signal.signal(number, handler)
 

@@ -32,3 +32,20 @@ class Interrupted(BaseException):
         self.signum = signum
         self.committed = committed
         super().__init__(signum)
+
+
+# Signals the CLI's handler received (shiplane.cli._interrupt). Python runs a signal handler between any two
+# bytecodes, so its Interrupted can land where Python swallows exceptions (a weakref callback, a __del__: "Exception
+# ignored in ..."); the render then goes on. OutputDir.commit() calls raise_if_interrupted() before its commit point,
+# so such a signal still means "nothing was written".
+_RECEIVED: list[int] = []
+
+
+def note_signal(signum: int) -> None:
+    _RECEIVED.append(signum)
+
+
+def raise_if_interrupted() -> None:
+    """Raise Interrupted for a SIGINT/SIGTERM whose exception was swallowed before it reached the CLI."""
+    if _RECEIVED:
+        raise Interrupted(_RECEIVED[-1])

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shiplane.errors import Interrupted, ShiplaneError
+from shiplane.errors import Interrupted, ShiplaneError, raise_if_interrupted
 
 MANIFEST = ".shiplane-files"
 STAGING = ".shiplane-staging"
@@ -264,6 +264,11 @@ class OutputDir:
                 f"{self.root}/{path}: edited since shiplane wrote it; move the change into the config or --templates, "
                 f"or run again with --force to replace it" for path in self.changes.edited
             )
+        try:
+            raise_if_interrupted()  # a signal whose exception Python swallowed (a weakref callback): nothing written
+        except Interrupted:
+            self.abort()
+            raise
         journal = {
             "moves": [[temp.name, str(target.relative_to(self.root))] for temp, target in self._staged],
             "remove": self.changes.removed,
