@@ -380,3 +380,36 @@ def test_harbors_pull_policy_is_followed_within_five_minutes() -> None:
         model.finish_scan(newest, "Medium")
         out = Checker(source, model, Log(io.StringIO()), cache, now=lambda: model.now_ms / 1000).run(out[-1])
         assert [v.tag for v in out] == []  # build-4 (the cursor) and build-5 are refused again
+
+
+def test_indexes_with_a_failed_platform_cost_no_request_per_check() -> None:
+    """An index whose platform errored is judged platform by platform once; later checks remember the failure
+    (keyed by the merged report id) instead of reading the platforms again on every check, and a rescan of the
+    platform is judged afresh."""
+    source = source_for("semver", "high", False, False)
+    for version in (NEW_HARBOR, OLD_HARBOR):
+        model = ModelHarbor(version=version)
+        model.finish_scan(model.push("0.9.0"), "Low")
+        indexes = []
+        for number in range(30):
+            digest = model.push(f"1.0.{number}", platforms=2)
+            model.finish_scan(digest, "Low", platform=0)
+            model.fail_scan(digest, platform=1)
+            indexes.append(digest)
+        with tempfile.TemporaryDirectory() as cache:
+            cursor: Version | None = None
+            used: list[int] = []
+            for _ in range(4):
+                model.tick(60_000)
+                before = model.requests
+                checker = Checker(source, model, Log(io.StringIO()), cache, now=lambda: model.now_ms / 1000)
+                out = checker.run(cursor)
+                used.append(model.requests - before)
+                assert [v.tag for v in out] == ["0.9.0"]
+                cursor = out[-1]
+            assert max(used[1:]) <= 2, f"{version}: requests per check {used}"
+            model.start_scan(indexes[3])  # the failed platform is scanned again and passes: a version now
+            model.finish_scan(indexes[3], "Low")
+            model.tick(400_000)  # past the 5-minute full listing
+            checker = Checker(source, model, Log(io.StringIO()), cache, now=lambda: model.now_ms / 1000)
+            assert [v.tag for v in checker.run(cursor)] == ["0.9.0", "1.0.3"]
