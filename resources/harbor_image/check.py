@@ -300,7 +300,7 @@ class Checker(Judge):
         try:
             index = state.order.index([cursor.tag, cursor.digest])
         except ValueError:
-            return self.warm_full(cursor)  # the cursor is not the tag the last walk chose for its digest
+            return self.warm_full(cursor)  # the cursor was not in the last walk's order (tag_regex: not its version)
         tail = state.order[index + 1 :]
         watched = {cursor.digest} | {digest for _, digest in tail}
         if not self.cheaper_than_cold(len(watched), len({digest for _, digest in state.order})):
