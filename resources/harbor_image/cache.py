@@ -19,7 +19,7 @@ from typing import Any
 
 from harbor_image.models import Artifact, ProjectPolicy
 
-FORMAT = 5
+FORMAT = 6
 ENV_DIR = "HARBOR_IMAGE_CACHE_DIR"
 
 
@@ -38,7 +38,7 @@ class State:
     """What one check leaves for the next.
 
     Artifacts stay in their stored list form until a check asks for one (a warm check on 10,000 artifacts looks at
-    a handful), and ``order`` keeps the selection's versions as the last cold walk sorted them, so a warm check
+    a handful), and ``order`` keeps the selection's tags as the last cold walk sorted them, so a warm check
     neither re-parses every artifact nor re-sorts every version. ``dirty`` says whether anything must be written.
     """
 
@@ -70,7 +70,8 @@ class State:
         self.settled = False
         self._raw: dict[str, Any] = {}
         self._parsed: dict[str, Artifact] = {}
-        # [[tag, digest], …] oldest first: the versions of the selection at the last cold walk
+        # [[tag, digest], …] oldest first at the last cold walk: the versions (tag_regex), every selectable tag of
+        # every digest (semver; check.order_of)
         self.order: list[list[str]] = []
         # "digest report_id" -> [state, reason]
         self.verdicts: dict[str, list[str]] = {}

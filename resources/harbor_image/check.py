@@ -12,7 +12,8 @@ create/move/delete and pulls — but not on scan completion:
   the project's pull policy or Harbor's version when due — ceil(N/100) + 1 requests at most;
 * cold (``update_time`` changed, no or invalid cursor): the repository (R1) and every page — ceil(N/100) + 1;
 * warm (``update_time`` unchanged, valid cursor): R1 and one ``listArtifacts?q=digest={…}`` for the cursor and every
-  cached candidate that orders after it (the held-back ones: pending or failing) — 2 requests whatever N is.
+  cached digest with a selectable tag that orders after it (the held-back ones: pending or failing) — 2 requests
+  whatever N is.
 
 Only images whose scan passes the gate — every platform of an index — and that Harbor's own pull policy would
 serve are emitted, in order: a version waits while an earlier candidate's scan is unfinished (at most
@@ -87,8 +88,14 @@ class Candidate(NamedTuple):
         return Version(self.tag, self.digest)
 
 
-def candidates(artifacts: Iterable[Artifact], selection: Selection) -> list[Candidate]:
-    """Every version of the selection, ordered oldest first (tag_regex: push time; semver: version)."""
+def candidates(artifacts: Iterable[Artifact], selection: Selection, *, above: Semver | None = None) -> list[Candidate]:
+    """Every version of the selection, ordered oldest first (tag_regex: push time; semver: version).
+
+    semver: one version per digest, the tag :meth:`SemverRules.best_tag` picks. With ``above`` (the cursor's
+    version) it picks among the digest's tags newer than the cursor only, as registry-image does (it skips lesser
+    tags before it reads their digests): a digest tagged ``1.0.0`` and ``2.0.0`` is version ``2.0.0`` after a cursor
+    ``1.2.0``, not a ``1.0.0`` that orders before the cursor and would never come out.
+    """
     found: list[Candidate] = []
     if selection.mode == "regex":
         assert selection.regex is not None
@@ -99,12 +106,33 @@ def candidates(artifacts: Iterable[Artifact], selection: Selection) -> list[Cand
                     key = _regex_key(tag.push_time, pushed, tag.name)
                     found.append(Candidate(tag.name, artifact.digest, key, artifact))
     elif selection.mode == "semver":
+        rules = selection.semver
         for artifact in artifacts:
-            best = selection.semver.best_tag(list(artifact.tag_names))
+            names = list(artifact.tag_names)
+            if above is not None:
+                names = [t for t in names if (v := rules.version_of(t)) is not None and v > above]
+            best = rules.best_tag(names)
             if best is not None:
                 found.append(Candidate(best[0], artifact.digest, _semver_key(best[1], best[0]), artifact))
     found.sort(key=lambda c: (c.key, c.digest))
     return found
+
+
+def order_of(artifacts: Iterable[Artifact], selection: Selection) -> list[list[str]]:
+    """What a warm check walks from the cursor: ``[tag, digest]`` oldest first — the versions (tag_regex), or every
+    selectable tag of every digest (semver), so that a digest with a tag newer than the cursor follows the cursor
+    whatever tag represents it."""
+    if selection.mode != "semver":
+        return [[c.tag, c.digest] for c in candidates(artifacts, selection)]
+    rules = selection.semver
+    keyed = [
+        ((_semver_key(version, tag), artifact.digest), tag, artifact.digest)
+        for artifact in artifacts
+        for tag in artifact.tag_names
+        if (version := rules.version_of(tag)) is not None
+    ]
+    keyed.sort(key=lambda item: item[0])
+    return [[tag, digest] for _, tag, digest in keyed]
 
 
 def _regex_key(tag_time: str, artifact_time: str, tag: str) -> tuple[Any, ...]:
@@ -247,13 +275,24 @@ class Checker(Judge):
             self.log.info(f"{self.source.repository} has no tagged artifacts (yet); Harbor lists nothing for a "
                           f"repository that does not exist either")  # fmt: skip
         found = self.versions(artifacts.values())
-        self.state.order = [[c.tag, c.digest] for c in found]
+        self.state.order = order_of(self.images(artifacts.values()), self.source.selection)
         return found
 
-    def versions(self, artifacts: Iterable[Artifact]) -> list[Candidate]:
-        """The selection's candidates among images Harbor can scan (charts, CNAB bundles… are never versions)."""
+    def images(self, artifacts: Iterable[Artifact]) -> Iterator[Artifact]:
+        """The images Harbor can scan (charts, CNAB bundles… are never versions)."""
         unscannable = self.state.unscannable
-        return candidates((a for a in artifacts if a.is_image and a.digest not in unscannable), self.source.selection)
+        return (a for a in artifacts if a.is_image and a.digest not in unscannable)
+
+    def versions(self, artifacts: Iterable[Artifact]) -> list[Candidate]:
+        """The selection's candidates among images Harbor can scan."""
+        return candidates(self.images(artifacts), self.source.selection)
+
+    def after_cursor(self, found: list[Candidate], position: tuple[Any, ...], cursor: Version) -> list[Candidate]:
+        """The candidates after a valid cursor, oldest first (semver: each digest by its tags newer than the
+        cursor, see :func:`candidates`)."""
+        if self.source.selection.mode == "semver":
+            found = candidates((c.artifact for c in found), self.source.selection, above=position[0])
+        return [c for c in found if self.after(c, position, cursor)]
 
     def warm(self, cursor: Version) -> list[Candidate] | None:
         """Re-read only the cursor and the versions after it; None when a cold walk is needed (or cheaper)."""
@@ -261,10 +300,10 @@ class Checker(Judge):
         try:
             index = state.order.index([cursor.tag, cursor.digest])
         except ValueError:
-            return self.warm_full(cursor)  # the cursor is not the tag the last walk chose for its digest
+            return self.warm_full(cursor)  # the cursor was not in the last walk's order (tag_regex: not its version)
         tail = state.order[index + 1 :]
         watched = {cursor.digest} | {digest for _, digest in tail}
-        if not self.cheaper_than_cold(len(watched), len(state.order)):
+        if not self.cheaper_than_cold(len(watched), len({digest for _, digest in state.order})):
             return None
         self.path = "warm"
         if not self.refresh(watched, cursor):
@@ -278,7 +317,7 @@ class Checker(Judge):
         position = self.cursor_position(found, cursor)
         if position is None:
             return None
-        watched = {cursor.digest} | {c.digest for c in found if self.after(c, position, cursor)}
+        watched = {cursor.digest} | {c.digest for c in self.after_cursor(found, position, cursor)}
         if not self.cheaper_than_cold(len(watched), len(found)):
             return None
         self.path = "warm"
@@ -347,7 +386,7 @@ class Checker(Judge):
                 # an unscanned cursor is scanned too (it passes on a later check)
                 reason, _ = self.held(artifact, verdict)
                 self.log.info(f"{short(cursor.digest)} {cursor.tag}: {reason} (the current version)")
-            domain = [c for c in found if self.after(c, position, cursor)]
+            domain = self.after_cursor(found, position, cursor)
         else:
             if cursor is not None:
                 self.log.info(f"{cursor.tag} no longer points at {short(cursor.digest)}: listing every version")

@@ -120,6 +120,15 @@ class Judge:
     def index_verdict(self, index: Artifact) -> Verdict:
         """An index passes only when every platform's scan succeeded and passes; it waits while any is unfinished
         and fails when any errored or was stopped."""
+        # A failure of the resource's own gate is final for these platform reports (the merged report id changes
+        # when any platform is scanned again): remembered, so an index with a failed platform costs no request on
+        # every later check. A refusal by Harbor's pull policy is not remembered (the project's policy can change).
+        assert index.scan is not None
+        remembered_key = f"{index.digest} {index.scan.report_id}" if index.scan.report_id else None
+        if remembered_key and remembered_key in self.state.verdicts:
+            state, reason = self.state.verdicts[remembered_key]
+            if state == "fail":
+                return Verdict("fail", reason)
         children = {a.digest: a for a in self.client.artifacts_by_digest(sorted(set(index.children)), children=True)}
         waiting: list[str] = []
         for digest in index.children:
@@ -128,7 +137,11 @@ class Judge:
                 return Verdict("fail", f"platform {short(digest)} is missing from Harbor")
             verdict = self.verdict(child)
             if verdict.state == "fail":
-                return Verdict("fail", f"platform {short(digest)}: {verdict.reason}")
+                result = Verdict("fail", f"platform {short(digest)}: {verdict.reason}")
+                if remembered_key and child.is_image and self.gate_verdict(child).state == "fail":
+                    self.state.verdicts[remembered_key] = [result.state, result.reason]
+                    self.state.dirty = True
+                return result
             if not verdict.passed:
                 waiting.append(f"{short(digest)} {verdict.reason}")
         if waiting:

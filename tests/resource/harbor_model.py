@@ -82,6 +82,10 @@ class ModelHarbor:
     def tick(self, ms: int = 1500) -> None:
         self.now_ms += ms
 
+    def seconds(self) -> float:
+        """The model's clock in epoch seconds (a check's ``now``)."""
+        return self.now_ms / 1000
+
     @property
     def touches_on_push(self) -> bool:
         """v2.15.2's touchRepo: update_time moves on artifact create/delete and tag create/move/delete."""

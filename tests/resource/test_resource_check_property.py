@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from typing import Any
+from typing import Any, NamedTuple
 
 from harbor_image.check import Checker, candidates
 from harbor_image.log import Log
@@ -71,6 +71,12 @@ def source_for(mode: str, fail_on: str, allowlist: bool, pre_releases: bool) -> 
     # no blocker expires within a test run: holding back is checked exactly (the age limit has its own test)
     source["scan"] = {"fail_on": fail_on, "timeout": "1000h", **({"allowlist": ["CVE-ALLOWED"]} if allowlist else {})}
     return decode_check(json.dumps({"source": source})).source
+
+
+class Pair(NamedTuple):
+    tag: str
+    digest: str
+    key: Any
 
 
 class Empty:
@@ -190,16 +196,29 @@ def verify(
     if valid:
         assert cursor is not None
         start = order_key(model, mode, cursor.tag, cursor.digest)
-        domain = [
-            c
-            for c in found
-            if (c.tag, c.digest) != (cursor.tag, cursor.digest) and order_key(model, mode, c.tag, c.digest) > start
-        ]
+        if mode == "semver":
+            # one version per digest, picked among its tags newer than the cursor (registry-image skips the lesser
+            # ones): a digest tagged 1.0.0 and 2.0.0 is version 2.0.0 after a cursor 1.2.0, never lost behind it
+            rules = source.selection.semver
+            domain = []
+            for artifact in truth:
+                newer = [t for t in artifact.tag_names if (v := rules.version_of(t)) is not None and v > start]
+                best = rules.best_tag(newer)
+                if best is not None:
+                    domain.append(Pair(best[0], artifact.digest, (best[1], best[0].count("."), best[0])))
+            domain.sort(key=lambda c: (c.key, c.digest))
+            selectable |= {(c.tag, c.digest) for c in domain}
+        else:
+            domain = [
+                Pair(c.tag, c.digest, c.key)
+                for c in found
+                if (c.tag, c.digest) != (cursor.tag, cursor.digest) and order_key(model, mode, c.tag, c.digest) > start
+            ]
         if state(cursor.digest) == "pass":
             assert emitted and emitted[0] == (cursor.tag, cursor.digest), "the still-valid cursor comes first"
         rest = emitted[1:] if emitted and emitted[0] == (cursor.tag, cursor.digest) else emitted
     else:
-        domain = list(found)
+        domain = [Pair(c.tag, c.digest, c.key) for c in found]
         rest = emitted
     expected = []
     for number, c in enumerate(domain):
@@ -380,3 +399,60 @@ def test_harbors_pull_policy_is_followed_within_five_minutes() -> None:
         model.finish_scan(newest, "Medium")
         out = Checker(source, model, Log(io.StringIO()), cache, now=lambda: model.now_ms / 1000).run(out[-1])
         assert [v.tag for v in out] == []  # build-4 (the cursor) and build-5 are refused again
+
+
+def test_indexes_with_a_failed_platform_cost_no_request_per_check() -> None:
+    """An index whose platform errored is judged platform by platform once; later checks remember the failure
+    (keyed by the merged report id) instead of reading the platforms again on every check, and a rescan of the
+    platform is judged afresh."""
+    source = source_for("semver", "high", False, False)
+    for version in (NEW_HARBOR, OLD_HARBOR):
+        model = ModelHarbor(version=version)
+        model.finish_scan(model.push("0.9.0"), "Low")
+        indexes = []
+        for number in range(30):
+            digest = model.push(f"1.0.{number}", platforms=2)
+            model.finish_scan(digest, "Low", platform=0)
+            model.fail_scan(digest, platform=1)
+            indexes.append(digest)
+        with tempfile.TemporaryDirectory() as cache:
+            cursor: Version | None = None
+            used: list[int] = []
+            for _ in range(4):
+                model.tick(60_000)
+                before = model.requests
+                checker = Checker(source, model, Log(io.StringIO()), cache, now=model.seconds)
+                out = checker.run(cursor)
+                used.append(model.requests - before)
+                assert [v.tag for v in out] == ["0.9.0"]
+                cursor = out[-1]
+            assert max(used[1:]) <= 2, f"{version}: requests per check {used}"
+            model.start_scan(indexes[3])  # the failed platform is scanned again and passes: a version now
+            model.finish_scan(indexes[3], "Low")
+            model.tick(400_000)  # past the 5-minute full listing
+            checker = Checker(source, model, Log(io.StringIO()), cache, now=model.seconds)
+            assert [v.tag for v in checker.run(cursor)] == ["0.9.0", "1.0.3"]
+
+
+def test_a_digest_tagged_on_both_sides_of_the_cursor_is_its_newer_version() -> None:
+    """Regression (found by the black-box property test): the cursor is 1.2.0; a digest tagged 2.0.0 and 1.0.0
+    passes. It is version 2.0.0 after the cursor — on the listing path and on the warm path, whose cached order must
+    lead from the cursor to it — not a 1.0.0 before the cursor that never comes out."""
+    for version in (NEW_HARBOR, OLD_HARBOR):
+        source = source_for("semver", "high", False, False)
+        model = ModelHarbor(version=version)
+        first = model.push("1.2.0")
+        model.finish_scan(first, "None")
+        released = model.push("2.0.0")
+        model.tag("1.0.0", released)
+        cursor = Version("1.2.0", first)
+        with tempfile.TemporaryDirectory() as cache:
+            for _ in range(3):  # policy, version and update_time learnt; 2.0.0 is not scanned yet
+                model.tick(60_000)
+                assert Checker(source, model, Log(io.StringIO()), cache, now=model.seconds).run(cursor) == [cursor]
+            model.finish_scan(released, "None")  # update_time does not move on scan completion
+            model.tick(60_000)
+            checker = Checker(source, model, Log(io.StringIO()), cache, now=model.seconds)
+            out = checker.run(cursor)
+            assert checker.path == ("warm" if version == NEW_HARBOR else "cold")
+            assert out == [cursor, Version("2.0.0", released)]
