@@ -17,7 +17,8 @@ create/move/delete and pulls — but not on scan completion:
 
 Only images whose scan passes the gate — every platform of an index — and that Harbor's own pull policy would
 serve are emitted, in order: a version waits while an earlier candidate's scan is unfinished (at most
-``scan.timeout``). Each held-back candidate gets one stderr line saying why.
+``scan.timeout``). Each held-back candidate gets one stderr line saying why. Those lines, and every other warning
+of the run, are written when it succeeds: a failing check prints only its error (:meth:`harbor_image.log.Log.held`).
 """
 
 from __future__ import annotations
@@ -180,14 +181,17 @@ class Checker(Judge):
     # -- modes -------------------------------------------------------------------------------------------------
 
     def run(self, cursor: Version | None) -> list[Version]:
-        try:
-            tag_mode = self.source.selection.mode == "tag"
-            result = self.check_tag(cursor) if tag_mode else self.check_listing(cursor)
-        finally:
-            if self.cache is not None:
-                self._prune()
-                if self.state.dirty:
-                    self.cache.store(self.state)
+        """The versions to emit. Every stderr line of the run (held-back versions, a missing permission, a capped
+        listing — the client's too) is written when it succeeds; a failing run's only line is its error."""
+        with self.log.held():
+            try:
+                tag_mode = self.source.selection.mode == "tag"
+                result = self.check_tag(cursor) if tag_mode else self.check_listing(cursor)
+            finally:
+                if self.cache is not None:
+                    self._prune()
+                    if self.state.dirty:
+                        self.cache.store(self.state)
         return result
 
     def check_tag(self, cursor: Version | None) -> list[Version]:

@@ -211,6 +211,44 @@ def test_429_give_up_says_how_many_attempts_and_what_retry_after_asked(tmp_path:
     assert server.requests == 5
 
 
+def test_a_warning_before_a_fatal_error_is_not_printed(tmp_path: Path) -> None:
+    # a listing first reads the project's pull policy; a 404 there only warns ("cannot read project … project:read"),
+    # the 404 on the listing that follows is fatal: the run's one line is the error, the warning is dropped
+    server = FaultServer(Fault("status", status=404, body=b"{}"))
+    try:
+        source = {"url": server.url, "insecure": True, "repository": "team/app", "tag_regex": ".*"}
+        done, _ = check_with_deadline({"source": source}, 30, tmp_path)
+    finally:
+        server.stop()
+    line = assert_one_line_failure(done)
+    assert line.startswith("check: repository team/app not found"), line
+    assert server.requests >= 2  # the policy was read (and its warning held back) before the fatal request
+
+
+def test_held_lines_are_written_on_success_dropped_on_failure_and_live_with_debug() -> None:
+    from harbor_image.log import Log
+
+    stream = io.StringIO()
+    log = Log(stream)
+    with log.held():
+        log.info("a warning")
+        log.debug("not shown")
+        assert stream.getvalue() == ""
+    assert stream.getvalue() == "a warning\n"
+    stream.truncate(0)
+    stream.seek(0)
+    with pytest.raises(ResourceError), log.held():
+        log.info("noise before the error")
+        raise ResourceError("fatal")
+    assert stream.getvalue() == ""
+    log.info("after")  # nothing is held any longer
+    assert stream.getvalue() == "after\n"
+    debugging = Log(stream := io.StringIO(), debug=True)
+    with debugging.held():
+        debugging.info("live")
+        assert stream.getvalue() == "live\n"
+
+
 def test_catastrophic_tag_regex_is_stopped_with_a_clear_line(team: Team, resource: Resource) -> None:
     team.harbor.seed("team/app", 3, tags=lambda i: ["1" * 40 + "x" + str(i)], scan=Outcome.clean())
     started = time.monotonic()
