@@ -292,7 +292,8 @@ def explain(stderr: str) -> str:
 
 def unpack_rootfs(layout: str, ref: str, rootfs: str, log: Log, deadline: float) -> None:
     """``umoci raw unpack`` (``--rootless`` when not root) of ``layout:ref`` into ``rootfs``, then
-    :func:`sanitise_rootfs`: no device node and no setuid/setgid file survives, even when unpacked as root."""
+    :func:`sanitise_rootfs` and, rootless, :func:`remove_rootless_placeholders`: no device node (nor the empty file
+    umoci writes in its place) and no setuid/setgid file survives, as root or not."""
     args = ["umoci", "raw", "unpack"]
     if os.geteuid() != 0:
         args.append("--rootless")
@@ -310,11 +311,46 @@ def unpack_rootfs(layout: str, ref: str, rootfs: str, log: Log, deadline: float)
     if done.returncode != 0:
         raise ResourceError(f"unpacking the image: {one_line(log.redact(done.stderr or done.stdout))}")
     removed, cleared = sanitise_rootfs(rootfs)
+    removed += remove_rootless_placeholders(rootfs, done.stderr)
     if removed or cleared:
         log.info(
             f"rootfs: removed {removed} device node(s) and cleared setuid/setgid on {cleared} file(s) "
             f"(a fetched image never gets them)"
         )
+
+
+# umoci cannot mknod(2) without root: with --rootless it writes an empty regular file (the header's mode, so 0666 for
+# a /dev/mem look-alike) in place of each character or block device and logs
+# "rootless{NAME} creating empty file in place of device MAJOR:MINOR" (opencontainers/umoci oci/layer/tar_extract.go,
+# unpackEntry, case tar.TypeChar/TypeBlock with partialRootless; umoci 0.4.7 in Debian 12 prints the same line).
+_ROOTLESS_PLACEHOLDER = re.compile(r"rootless\{(?P<name>.+)\} creating empty file in place of device \d+:\d+\s*$")
+
+
+def remove_rootless_placeholders(rootfs: str, umoci_stderr: str) -> int:
+    """Remove the empty files a rootless ``umoci raw unpack`` wrote in place of device nodes; returns how many.
+
+    ``umoci_stderr`` is umoci's log (the names come from its warnings). A placeholder is removed only when it is
+    still an empty regular file inside ``rootfs`` (a later layer may have put a real file there); parent directories
+    are resolved and must stay under ``rootfs``, the last component is never followed."""
+    root = os.path.realpath(rootfs)
+    removed = 0
+    for line in umoci_stderr.splitlines():
+        found = _ROOTLESS_PLACEHOLDER.search(line)
+        if not found:
+            continue
+        relative = os.path.normpath(found.group("name").lstrip("/"))
+        parent = os.path.realpath(os.path.join(root, os.path.dirname(relative)))
+        if relative.startswith("..") or os.path.commonpath([root, parent]) != root:
+            continue
+        path = os.path.join(parent, os.path.basename(relative))
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_size == 0:
+            os.unlink(path)
+            removed += 1
+    return removed
 
 
 def sanitise_rootfs(rootfs: str) -> tuple[int, int]:

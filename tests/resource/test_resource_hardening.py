@@ -392,6 +392,31 @@ def test_get_rootfs_has_no_device_nodes_and_no_setuid(
     assert "removed 2 device node(s) and cleared setuid/setgid on 2 file(s)" in run.stderr
 
 
+def test_rootless_placeholders_of_device_nodes_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    # What a non-root `umoci raw unpack --rootless` leaves for a device node: an empty regular file with the header's
+    # mode and a warning naming it (umoci oci/layer/tar_extract.go). The names come from umoci's log, so a name that
+    # leads outside the rootfs, a file a later layer filled, or a directory must not be touched.
+    from harbor_image.skopeo import remove_rootless_placeholders
+
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "dev" / "dir").mkdir(parents=True)
+    for name in ("mem", "sda", "brace}name"):
+        (rootfs / "dev" / name).touch(mode=0o666)
+    (rootfs / "dev" / "filled").write_text("a later layer put a real file here")
+    outside = tmp_path / "outside"
+    outside.touch()
+    (rootfs / "escape").symlink_to(tmp_path)
+    log = "\n".join(
+        f"   \u2022 rootless{{{name}}} creating empty file in place of device 1:1"
+        for name in ("dev/mem", "/dev/sda", "dev/brace}name", "dev/filled", "dev/dir", "../outside", "escape/outside",
+                     "dev/missing")
+    ) + "\n   \u2022 unpacked image rootfs: rootfs\n"
+    assert remove_rootless_placeholders(str(rootfs), log) == 3
+    assert sorted(p.name for p in (rootfs / "dev").iterdir()) == ["dir", "filled"]
+    assert outside.exists() and (rootfs / "escape").is_symlink()
+    assert remove_rootless_placeholders(str(rootfs), "") == 0
+
+
 # -- paths outside the build directory -----------------------------------------------------------------------
 
 CANARY = "root:$6$canary-first-line-never-printed"
