@@ -55,6 +55,18 @@ def harbor_server(registry: Registry) -> Iterator[HarborDouble]:
         double.stop()
 
 
+@pytest.fixture(scope="module")
+def harbor_api() -> Iterator[HarborDouble]:
+    """The Harbor double without a registry, for one test module: the API only (projects, metadata, allowlists,
+    immutable rules, robots). Not reset between tests: each test calls ``harbor_api.reset()`` when it needs to."""
+    double = HarborDouble(None)
+    double.start()
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
 @pytest.fixture(scope="session")
 def harbor_tls_server(registry: Registry, test_ca: TestCA) -> Iterator[HarborDouble]:
     double = HarborDouble(registry, ca=test_ca)

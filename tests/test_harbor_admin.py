@@ -16,16 +16,6 @@ from harbor_double import ADMIN_PASSWORD, ADMIN_USERNAME, HarborDouble
 from harbor_image.log import Log
 
 
-@pytest.fixture(scope="module")
-def harbor_api() -> Iterator[HarborDouble]:
-    double = HarborDouble(None)
-    double.start()
-    try:
-        yield double
-    finally:
-        double.stop()
-
-
 @pytest.fixture
 def api(harbor_api: HarborDouble) -> Iterator[HarborDouble]:
     harbor_api.reset()

@@ -3,8 +3,6 @@ against Harbor v2.15.2's swagger, with the same relaxations as test_harbor_doubl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from harbor_double import HarborDouble
 from test_harbor_double_swagger import SWAGGER, validate
@@ -19,22 +17,12 @@ ROBOT = {"name": "ci", "description": "", "duration": -1, "level": "project", "d
                           "access": [{"resource": "repository", "action": "pull", "effect": "allow"}]}]}
 
 
-@pytest.fixture(scope="module")
-def double() -> Iterator[HarborDouble]:
-    server = HarborDouble(None)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def test_admin_responses_match_the_swagger(double: HarborDouble) -> None:
-    double.reset()
+def test_admin_responses_match_the_swagger(harbor_api: HarborDouble) -> None:
+    harbor_api.reset()
     seen: list[tuple[str, int]] = []
 
     def call(method: str, path: str, body: object = None, **kwargs: object) -> int:
-        reply = double.request(method, path, json_body=body, **kwargs)  # type: ignore[arg-type]
+        reply = harbor_api.request(method, path, json_body=body, **kwargs)  # type: ignore[arg-type]
         seen.append((validate(method, path, reply), reply.status))
         return reply.status
 

@@ -17,16 +17,6 @@ from reconcile_support import GATE_PASSWORD, GATE_USER, Runner, fleet_config, se
 
 
 @pytest.fixture(scope="module")
-def harbor_api() -> Iterator[HarborDouble]:
-    double = HarborDouble(None)
-    double.start()
-    try:
-        yield double
-    finally:
-        double.stop()
-
-
-@pytest.fixture(scope="module")
 def gate_server() -> Iterator[GateDouble]:
     with GateDouble() as double:
         yield double

@@ -7,7 +7,6 @@ import base64
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +20,6 @@ from shiplane.concourse import render as concourse_render
 from shiplane.errors import ShiplaneError
 from shiplane.reconcile import spinconfig
 from shiplane.templates import TemplateSet
-
-
-@pytest.fixture(scope="module")
-def harbor_api() -> Iterator[HarborDouble]:
-    double = HarborDouble(None)
-    double.start()
-    try:
-        yield double
-    finally:
-        double.stop()
 
 
 def shiplane(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
