@@ -25,11 +25,11 @@ import time
 from base64 import b64encode
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 from harbor_image.errors import harbor_error_text
-from shiplane_http import Response, Transport, TransportError
+from shiplane_http import ClientLog, Response, Transport, TransportError
 
 API = "/api/v2.0"
 PAGE_SIZE = 100  # Harbor's maximum page size (422 above)
@@ -46,10 +46,7 @@ class HarborAdminError(Exception):
         self.status = status
 
 
-class AdminLog(Protocol):
-    def debug(self, message: str) -> None: ...
-
-    def add_secret(self, secret: str | None, username: str | None = None) -> None: ...
+AdminLog = ClientLog  # debug lines and secret registration (redaction)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from harbor_image.errors import ResourceError, UsageError
+from harbor_image.errors import ResourceError, UsageError, directory_argument
 from harbor_image.log import Log
 
 if TYPE_CHECKING:
@@ -115,17 +115,11 @@ def _check(text: str, argv: list[str], log: Log) -> Any:
         client.close()
 
 
-def _directory_argument(argv: list[str], command: str, what: str) -> str:
-    if len(argv) != 2 or not argv[1]:
-        raise UsageError(f"usage: {command} {what} < payload.json (Concourse passes the {what.lower()} directory)")
-    return argv[1]
-
-
 def _in(text: str, argv: list[str], log: Log) -> Any:
     from harbor_image import in_  # noqa: PLC0415
     from harbor_image.wire import decode_in  # noqa: PLC0415
 
-    dest = _directory_argument(argv, "harbor-image-in", "DEST")
+    dest = directory_argument(argv, "harbor-image-in", "DEST")
     request = decode_in(text)
     return _transfer(request.source, request.source.scan.timeout, log, lambda client, deadline: in_.run(
         request, dest, log, client, deadline))
@@ -135,7 +129,7 @@ def _out(text: str, argv: list[str], log: Log) -> Any:
     from harbor_image import out  # noqa: PLC0415
     from harbor_image.wire import decode_out  # noqa: PLC0415
 
-    src = _directory_argument(argv, "harbor-image-out", "SRC")
+    src = directory_argument(argv, "harbor-image-out", "SRC")
     request = decode_out(text)
     return _transfer(request.source, request.params.scan.timeout, log, lambda client, deadline: out.run(
         request, src, log, client, deadline))

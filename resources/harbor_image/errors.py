@@ -21,6 +21,13 @@ class UsageError(ResourceError):
     """The executable was called wrongly (missing DEST/SRC argument): exit 2."""
 
 
+def directory_argument(argv: list[str], command: str, what: str) -> str:
+    """The one directory argument Concourse passes to ``in`` (DEST) and ``out`` (SRC); :class:`UsageError` else."""
+    if len(argv) != 2 or not argv[1]:
+        raise UsageError(f"usage: {command} {what} < payload.json (Concourse passes the {what.lower()} directory)")
+    return argv[1]
+
+
 def one_line(text: str, limit: int = 600, redactor: Redactor | None = None) -> str:
     """Untrusted text as one message part: redacted first (whole), whitespace collapsed (Harbor's 422 messages
     contain newlines), control characters escaped, cut at ``limit`` characters without a trailing partial secret."""

@@ -7,6 +7,6 @@ runs every minute for every resource of a Concourse cluster and must start fast.
 """
 
 from shiplane_http.redact import Redactor
-from shiplane_http.transport import Response, Transport, TransportError, TransportLog
+from shiplane_http.transport import ClientLog, Response, Transport, TransportError, TransportLog
 
-__all__ = ["Redactor", "Response", "Transport", "TransportError", "TransportLog"]
+__all__ = ["ClientLog", "Redactor", "Response", "Transport", "TransportError", "TransportLog"]

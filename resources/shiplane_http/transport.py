@@ -57,6 +57,13 @@ class TransportLog(Protocol):
     def debug(self, message: str) -> None: ...
 
 
+class ClientLog(TransportLog, Protocol):
+    """What an API client (Gate, Harbor administration) needs of a logger: ``debug`` lines and secret registration,
+    so every credential it handles is redacted from whatever is printed later."""
+
+    def add_secret(self, secret: str | None, username: str | None = None) -> None: ...
+
+
 class _TooLarge(Exception):
     """The body exceeds the request's ``max_bytes`` (raised while reading)."""
 

@@ -8,10 +8,10 @@ other body) into one line; :meth:`Gate.fail` adds what to do for 401/403 (Fiat).
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
-from shiplane_http import Redactor, Response, Transport, TransportError
+from shiplane_http import ClientLog, Redactor, Response, Transport, TransportError
 
 from spinnaker_gate.auth import GateAuth
 
@@ -26,12 +26,7 @@ class GateError(Exception):
         self.status = status
 
 
-class GateLog(Protocol):
-    """What the client needs of a logger: ``debug`` lines and secret registration (redaction)."""
-
-    def debug(self, message: str) -> None: ...
-
-    def add_secret(self, secret: str | None, username: str | None = None) -> None: ...
+GateLog = ClientLog  # what the client needs of a logger: debug lines and secret registration (redaction)
 
 
 def gate_error_text(body: bytes, limit: int = 300, redactor: Redactor | None = None) -> str:

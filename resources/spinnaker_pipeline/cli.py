@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from harbor_image.errors import ResourceError, UsageError
+from harbor_image.errors import ResourceError, UsageError, directory_argument
 from harbor_image.log import Log
 
 if TYPE_CHECKING:
@@ -109,17 +109,11 @@ def _check(text: str, argv: list[str], log: Log) -> Any:
     return _with_gate(request.source, log, CHECK_DEADLINE, lambda gate: check.run(request, log, gate))
 
 
-def _directory_argument(argv: list[str], command: str, what: str) -> str:
-    if len(argv) != 2 or not argv[1]:
-        raise UsageError(f"usage: {command} {what} < payload.json (Concourse passes the {what.lower()} directory)")
-    return argv[1]
-
-
 def _in(text: str, argv: list[str], log: Log) -> Any:
     from spinnaker_pipeline import in_  # noqa: PLC0415
     from spinnaker_pipeline.wire import decode_in  # noqa: PLC0415
 
-    dest = _directory_argument(argv, "spinnaker-pipeline-in", "DEST")
+    dest = directory_argument(argv, "spinnaker-pipeline-in", "DEST")
     request = decode_in(text)
     return _with_gate(request.source, log, GET_DEADLINE,
                       lambda gate: in_.run(request.source, request.version, dest, log, gate))
@@ -129,7 +123,7 @@ def _out(text: str, argv: list[str], log: Log) -> Any:
     from spinnaker_pipeline import out  # noqa: PLC0415
     from spinnaker_pipeline.wire import decode_out  # noqa: PLC0415
 
-    src = _directory_argument(argv, "spinnaker-pipeline-out", "SRC")
+    src = directory_argument(argv, "spinnaker-pipeline-out", "SRC")
     request = decode_out(text)
     seconds = (request.params.timeout if request.params.wait else 0.0) + PUT_ALLOWANCE
     return _with_gate(request.source, log, seconds, lambda gate: out.run(request, src, log, gate))
