@@ -287,6 +287,9 @@ class OutRequest(NamedTuple):
     params: PutParams
 
 
+MAX_SCAN_TIMEOUT = 24 * 3600  # seconds: the longest scan.timeout (put and get wait this long at most)
+
+
 def _policy(scan: _Object, base: Policy, base_timeout: str) -> tuple[Policy, str]:
     fail_on = scan.string("fail_on", base.fail_on)
     assert fail_on is not None
@@ -304,6 +307,9 @@ def _policy(scan: _Object, base: Policy, base_timeout: str) -> tuple[Policy, str
         ) from None
     if timeout <= 0:
         raise ResourceError(f"{scan.path}.timeout: must be more than 0 (got {shown(timeout_text)})")
+    if timeout > MAX_SCAN_TIMEOUT:
+        raise ResourceError(f"{scan.path}.timeout: at most 24h (got {shown(timeout_text)}); a scan that has not "
+                            f"finished in a day is stuck — see the README, 'A check that seems stuck'")
     policy = Policy(
         enabled=scan.boolean("enabled", base.enabled),
         fail_on=fail_on,

@@ -243,6 +243,9 @@ def decode_in(text: str) -> InRequest:
     return InRequest(source, version)
 
 
+MAX_WAIT_SECONDS = 7 * 24 * 3600  # the longest params.timeout / params.poll_interval: a typo, not a wait
+
+
 def _duration(params: _Object, key: str, default: str) -> tuple[float, str]:
     text = (params.string(key, default) or default).strip()
     try:
@@ -251,6 +254,9 @@ def _duration(params: _Object, key: str, default: str) -> tuple[float, str]:
         raise ResourceError(f"params.{key}: {shown(text)} is not a duration; write it like 30m, 90s or 1h") from None
     if seconds <= 0:
         raise ResourceError(f"params.{key}: must be more than 0 (got {shown(text)})")
+    if seconds > MAX_WAIT_SECONDS:
+        raise ResourceError(f"params.{key}: at most 168h (7 days; got {shown(text)}); a put holds its Concourse "
+                            f"container while it waits — for a longer manual judgment set wait: false")
     return seconds, text
 
 

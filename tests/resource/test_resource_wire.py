@@ -93,6 +93,7 @@ def test_nested_repository_and_modes() -> None:
         ),
         ({"scan": {"timeout": "ten minutes"}}, "source.scan.timeout: 'ten minutes' is not a duration"),
         ({"scan": {"timeout": "0s"}}, "source.scan.timeout: must be more than 0"),
+        ({"scan": {"timeout": "99999999999999999999h"}}, "source.scan.timeout: at most 24h"),
         ({"scan": {"allowlist": "CVE-1"}}, "source.scan.allowlist: must be a list of strings"),
         ({"scan": {"trigerr": False}}, "source.scan: unknown key 'trigerr' (did you mean 'trigger'?)"),
         ({"scan": []}, "source.scan: must be an object (got a list)"),

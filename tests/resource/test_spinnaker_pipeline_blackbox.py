@@ -281,6 +281,10 @@ def test_bad_source_is_one_line(gate: GateDouble, res: Resource, change: dict[st
         ({"repository": "team/app", "digest": DIGEST}, "params.registry: required, the repository 'team/app'"),
         ({"repository": IMAGE}, "params.digest: required"),
         ({"repository": IMAGE, "digest": DIGEST, "timeout": "5m"}, "params.timeout: only applies with wait: true"),
+        ({"repository": IMAGE, "digest": DIGEST, "wait": True, "timeout": "99999999999999h"},
+         "params.timeout: at most 168h"),
+        ({"repository": IMAGE, "digest": DIGEST, "wait": True, "poll_interval": "200h"},
+         "params.poll_interval: at most 168h"),
         ({"repository": IMAGE, "digest": DIGEST, "parameters": {"n": True}}, "params.parameters.n: must be a string"),
     ],
 )
