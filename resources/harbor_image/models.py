@@ -143,7 +143,8 @@ class Artifact(NamedTuple):
     repository_name: str = ""
     media_type: str = ""
     type: str = IMAGE_TYPE
-    children: tuple[str, ...] = ()  # an index's child manifest digests (``references[].child_digest``)
+    # An index's platforms: ``references[].child_digest``, attestation manifests left out (:func:`is_attestation`)
+    children: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, data: Any) -> Artifact:
@@ -167,7 +168,7 @@ class Artifact(NamedTuple):
             children=tuple(
                 r["child_digest"]
                 for r in _list(data.get("references"))
-                if isinstance(r, dict) and isinstance(r.get("child_digest"), str)
+                if isinstance(r, dict) and isinstance(r.get("child_digest"), str) and not is_attestation(r)
             ),
         )
 
@@ -206,6 +207,25 @@ class Artifact(NamedTuple):
             type=str(kind),
             children=tuple(str(c) for c in children),
         )
+
+
+ATTESTATION_REFERENCE_TYPE = "vnd.docker.reference.type"
+ATTESTATION_MANIFEST = "attestation-manifest"
+
+
+def is_attestation(reference: dict[str, Any]) -> bool:
+    """Whether an index entry (Harbor's ``references[]`` item) is a BuildKit attestation manifest, not a platform.
+
+    BuildKit (``docker buildx`` with provenance or SBOM, on by default since buildx 0.10) adds to the index one
+    manifest per platform with in-toto layers, platform ``unknown/unknown`` and the descriptor annotation
+    ``vnd.docker.reference.type: attestation-manifest`` (moby/buildkit util/attestation/types.go,
+    exporter/containerimage/writer.go); Harbor copies the descriptor's annotations into the reference
+    (controller/artifact/abstractor.go abstractIndex). Harbor v2.11+ never scans such a manifest
+    (controller/scan/base_controller.go collectScanningArtifacts skips in-toto layers: HasUnscannableLayer) and v2.10
+    scans it like an image, so it is never a platform to wait for or to judge.
+    """
+    annotations = reference.get("annotations")
+    return isinstance(annotations, dict) and annotations.get(ATTESTATION_REFERENCE_TYPE) == ATTESTATION_MANIFEST
 
 
 class Vulnerability(NamedTuple):

@@ -84,6 +84,8 @@ class HarborDouble:
     `version` (`/systeminfo` harbor_version) also picks the release's update_time rules: from v2.15.2 on,
     artifact create/delete and tag create/move/delete touch the repository (controller/artifact and controller/tag
     `touchRepo`, goharbor/harbor#23225); before it only pulls (and repository edits) do.
+    It also picks the scan walk: from v2.11.0 an artifact with an in-toto layer (a BuildKit attestation
+    manifest) is skipped (HasUnscannableLayer); v2.10 scans it like an image.
     """
 
     def __init__(self, registry: Registry | None, *, ca: TestCA | None = None) -> None:
@@ -206,7 +208,9 @@ class HarborDouble:
         if numbers is None:
             raise ValueError(f"a Harbor version looks like v2.14.4-1b3ec8a4, not {value!r}")
         self._version = value
-        self.state.touch_repo = tuple(int(n) for n in numbers.groups()) >= (2, 15, 2)
+        release = tuple(int(n) for n in numbers.groups())
+        self.state.touch_repo = release >= (2, 15, 2)
+        self.state.skip_unscannable_layers = release >= (2, 11, 0)
 
     # --- request dispatch ----------------------------------------------------------------------------------
     def serve(self, ex: Exchange) -> None:

@@ -48,6 +48,7 @@ HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 CNAB_MEDIA_TYPE = "application/vnd.cnab.manifest.v1"
 INDEX_TYPES = {OCI_INDEX, DOCKER_LIST}
 MANIFEST_TYPES = {OCI_MANIFEST, DOCKER_MANIFEST}
+UNSCANNABLE_LAYER_TYPES = {"application/vnd.in-toto+json"}  # controller/artifact/controller.go skippedContentTypes
 
 TAG_NAME = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
 DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
@@ -204,6 +205,7 @@ class Artifact:
     tags: dict[str, Tag] = field(default_factory=dict)
     history: list[dict[str, object]] | None = None
     labels: tuple[int, ...] = ()
+    unscannable_layer: bool = False
 
     @property
     def is_index(self) -> bool:
@@ -248,6 +250,7 @@ class ManifestInfo:
     extra_attrs: dict[str, object] | None = None
     history: list[dict[str, object]] | None = None
     children: list[Child] = field(default_factory=list)
+    unscannable_layer: bool = False  # a layer of media type application/vnd.in-toto+json (HasUnscannableLayer)
 
 
 def parse_manifest(content: bytes, content_type: str, config_blob: Callable[[str], bytes] | None) -> ManifestInfo:
@@ -290,6 +293,10 @@ def parse_manifest(content: bytes, content_type: str, config_blob: Callable[[str
         size=size,
         type="IMAGE" if config_type in IMAGE_CONFIG_TYPES else "CHART" if config_type == HELM_CONFIG else "UNKNOWN",
         annotations=manifest.get("annotations") or None,
+        unscannable_layer=any(
+            isinstance(layer, dict) and layer.get("mediaType") in UNSCANNABLE_LAYER_TYPES
+            for layer in manifest["layers"]
+        ),
     )
     if info.type == "IMAGE" and config_blob is not None and int(config.get("size", 0)) > 0:
         image = json.loads(config_blob(str(config["digest"])))
@@ -398,6 +405,7 @@ class HarborState:
         self.parents: dict[int, set[int]] = {}  # child artifact id -> parent artifact ids
         self.known_blobs: set[str] = set()
         self.touch_repo = True  # v2.15.2's touchRepo (HarborDouble.version sets it)
+        self.skip_unscannable_layers = True  # v2.11.0's HasUnscannableLayer in the scan walk (version sets it)
         self.version = 0  # bumped by every change that can alter a listing
         self._list_cache: dict[tuple[object, ...], list[Artifact]] = {}
         self._ids = {
@@ -500,6 +508,7 @@ class HarborState:
             extra_attrs=info.extra_attrs,
             annotations=info.annotations,
             history=info.history,
+            unscannable_layer=info.unscannable_layer,
         )
         for child, child_artifact in zip(info.children, references, strict=True):
             artifact.references.append(
@@ -676,7 +685,14 @@ class HarborState:
 
     # --- scans ---------------------------------------------------------------------------------------------
     def scan_targets(self, artifact: Artifact) -> list[Artifact]:
-        """The artifacts a scan covers: the image itself, or an index's image children (collectScanningArtifacts)."""
+        """The artifacts a scan covers: the image itself, or an index's image children (collectScanningArtifacts).
+
+        From v2.11.0 Harbor skips an artifact with an in-toto layer — a BuildKit attestation manifest, an SBOM — in
+        that walk (controller/scan/base_controller.go collectScanningArtifacts -> artifact controller
+        HasUnscannableLayer, skippedContentTypes): it gets no report placeholder, so it is not one of the children
+        an index's complete_percent counts, and a scan request for it alone is 400. v2.10 scans it like any image."""
+        if artifact.unscannable_layer and self.skip_unscannable_layers:
+            return []
         if artifact.type == "IMAGE" and artifact.manifest_media_type in MANIFEST_TYPES:
             return [artifact]
         targets = []

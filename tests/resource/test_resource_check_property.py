@@ -69,7 +69,7 @@ def source_for(mode: str, fail_on: str, allowlist: bool, pre_releases: bool) -> 
         if pre_releases:
             source["pre_releases"] = True
     # no blocker expires within a test run: holding back is checked exactly (the age limit has its own test)
-    source["scan"] = {"fail_on": fail_on, "timeout": "1000h", **({"allowlist": ["CVE-ALLOWED"]} if allowlist else {})}
+    source["scan"] = {"fail_on": fail_on, "timeout": "24h", **({"allowlist": ["CVE-ALLOWED"]} if allowlist else {})}
     return decode_check(json.dumps({"source": source})).source
 
 

@@ -162,6 +162,72 @@ def test_put_of_an_index_with_a_failing_platform_applies_no_tag(
     assert harbor.tags("team/app") == {}
 
 
+def _attestations(image: Any) -> list[str]:
+    index = json.loads(image.blob(image.digest))
+    return [m["digest"] for m in index["manifests"] if m.get("annotations", {}).get("vnd.docker.reference.type")]
+
+
+def _merged(harbor: Any, digest: str) -> tuple[str, int]:
+    path = harbor.api_path("team/app", f"/artifacts/{digest}?with_scan_overview=true")
+    reply = harbor.request("GET", path, auth=("admin", "Harbor12345"))
+    summary = next(iter(reply.json()["scan_overview"].values()))
+    return summary["scan_status"], summary["complete_percent"]
+
+
+def test_attestation_manifests_are_not_platforms(team: Team, resource: Resource, images: Any, tmp_path: Path) -> None:
+    # docker buildx pushes an attestation manifest per platform (platform unknown/unknown, in-toto layer). Harbor
+    # v2.11+ never scans it (400 for a scan of it alone), so waiting for its scan held the index back for ever.
+    harbor = team.harbor
+    amd64 = images.build("att-amd64", architecture="amd64")
+    arm64 = images.build("att-arm64", architecture="arm64")
+    harbor.scanner.set_outcome(amd64.digest, Outcome.severity("Low"))
+    harbor.scanner.set_outcome(arm64.digest, Outcome.severity("Low", pending=3600))
+    built = images.index(amd64, arm64, attestations=True)
+    attestations = _attestations(built)
+    assert len(attestations) == 2
+    index = harbor.push(built, "team/app", "2.0.0")
+    harbor.rescan("team/app", index)
+    assert _merged(harbor, index) == ("Success", 50)  # 1 of the 2 platforms: attestations are not counted
+    scan = harbor.request("POST", harbor.api_path("team/app", f"/artifacts/{attestations[0]}/scan"),
+                          auth=("admin", "Harbor12345"), json_body={})
+    assert scan.status == 400
+    source = team.source(semver=True)
+    run = resource.check(source)
+    assert run.output == [] and "1 of 2 platforms scanned" in run.stderr, run.stderr
+    harbor.complete_scans(arm64.digest, repository="team/app")
+    harbor.reset_requests()
+    run = resource.check(source)
+    assert run.output == [{"tag": "2.0.0", "digest": index}], run.stderr
+    assert not [r for r in harbor.requests if r.method == "POST"]  # no scan requested for an attestation
+    harbor.scanner.set_outcome(arm64.digest, Outcome.severity("Low", pending=1))  # put's fresh scans: one lags
+    put = resource.put(workspace(tmp_path, Path(built.layout)), team.source(), image="image/image", version="2.0.1")
+    assert put.returncode == 0, put.stderr
+    assert put.output["version"]["digest"] == index and "all 2 platforms pass" in put.stderr
+
+
+def test_attestation_manifests_scanned_by_harbor_2_10_do_not_fail_the_index(
+    team: Team, resource: Resource, images: Any, tmp_path: Path
+) -> None:
+    # Before v2.11 Harbor scans an attestation manifest like an image; a scanner that cannot read an in-toto layer
+    # ends in Error, and the merged index stays below 100 %. Only the platforms are judged.
+    harbor = team.harbor
+    harbor.version = "v2.10.3-b1a2c3d4"
+    amd64 = images.build("att10-amd64", architecture="amd64")
+    arm64 = images.build("att10-arm64", architecture="arm64")
+    built = images.index(amd64, arm64, attestations=True)
+    harbor.scanner.set_default(Outcome.severity("Low"))
+    for digest in _attestations(built):
+        harbor.scanner.set_outcome(digest, Outcome.error())
+    index = harbor.push(built, "team/app", "3.0.0")
+    harbor.rescan("team/app", index)
+    assert _merged(harbor, index) == ("Success", 50)  # 2 of 4 children: the attestations errored
+    run = resource.check(team.source(semver=True))
+    assert run.output == [{"tag": "3.0.0", "digest": index}], run.stderr
+    get = resource.get(tmp_path / "get", team.source(semver=True), {"tag": "3.0.0", "digest": index},
+                       skip_download=True)
+    assert get.returncode == 0 and "all 2 platforms pass" in get.stderr, get.stderr
+
+
 # -- 4. non-image artifacts -------------------------------------------------------------------------------------
 
 
