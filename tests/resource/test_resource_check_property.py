@@ -21,7 +21,7 @@ from harbor_image.log import Log
 from harbor_image.semver_select import Version as Semver
 from harbor_image.wire import Source, Version, decode_check
 from harbor_model import ModelHarbor
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 SEMVER_TAGS = ["1.0.0", "1.1.0", "1.2.0-rc.1", "1.2.0", "v1.3.0", "2.0", "2.0.0", "latest", "nightly"]
@@ -240,6 +240,10 @@ def verify(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Found by CI: an allowlisted finding on both platforms of an index; the index's report is its children's merged
+# (the model once answered none, so the passing index looked missed).
+@example(mode="regex", fail_on="medium", allowlist=True, pre_releases=False, version=NEW_HARBOR, seeded=0,
+         events=[("push_index", 0), ("finish", 0, "Medium", True)])
 @given(
     mode=st.sampled_from(["regex", "semver"]),
     fail_on=st.sampled_from(["medium", "high", "critical"]),
