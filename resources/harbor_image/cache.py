@@ -19,7 +19,7 @@ from typing import Any
 
 from harbor_image.models import Artifact, ProjectPolicy
 
-FORMAT = 7  # 7: an index's children leave out attestation manifests
+FORMAT = 8  # 7: an index's children leave out attestation manifests; 8: only unknown/unknown ones
 ENV_DIR = "HARBOR_IMAGE_CACHE_DIR"
 
 

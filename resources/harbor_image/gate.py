@@ -116,6 +116,8 @@ def top_vulnerabilities(report: Report, policy: Policy, limit: int = 10) -> list
 
 
 NEEDS_REPORT = "needs the vulnerability report"
+# An index whose every entry is an attestation manifest (platform unknown/unknown): nothing a pull by platform gets
+NO_PLATFORM = "an image index with no platform image (only attestation manifests): never a version"
 
 
 def harbor_refusal(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from harbor_image.cache import State
 from harbor_image.freshness import POLICY_MAX_AGE
-from harbor_image.gate import NEEDS_REPORT, Policy, Verdict, evaluate, harbor_refusal
+from harbor_image.gate import NEEDS_REPORT, NO_PLATFORM, Policy, Verdict, evaluate, harbor_refusal
 from harbor_image.log import Log
 from harbor_image.models import Artifact, ProjectPolicy, Report
 from harbor_image.wire import Source
@@ -67,6 +67,8 @@ class Judge:
             return Verdict("fail", f"not an image (Harbor type {artifact.type}): never a version")
         if artifact.digest in self.state.unscannable:
             return Verdict("fail", "Harbor cannot scan it (400 on the scan request): never a version")
+        if self.policy.enabled and artifact.is_index and not artifact.children:
+            return Verdict("fail", NO_PLATFORM)
         scan = artifact.scan
         if (
             self.policy.enabled

@@ -223,9 +223,18 @@ def is_attestation(reference: dict[str, Any]) -> bool:
     (controller/artifact/abstractor.go abstractIndex). Harbor v2.11+ never scans such a manifest
     (controller/scan/base_controller.go collectScanningArtifacts skips in-toto layers: HasUnscannableLayer) and v2.10
     scans it like an image, so it is never a platform to wait for or to judge.
+
+    The annotation is only the pusher's word, and neither Harbor's scan walk nor a pull looks at it: a linux/amd64
+    image annotated ``attestation-manifest`` is scanned by Harbor (HasUnscannableLayer reads layers) and is what a
+    pull for linux/amd64 gets (containers/image, containerd and docker choose an index entry by platform; an entry
+    without a platform matches any). So an entry is left out only when it also says platform ``unknown/unknown``,
+    which no pull by platform selects; anything else annotated so is a platform, waited for and judged.
     """
     annotations = reference.get("annotations")
-    return isinstance(annotations, dict) and annotations.get(ATTESTATION_REFERENCE_TYPE) == ATTESTATION_MANIFEST
+    if not isinstance(annotations, dict) or annotations.get(ATTESTATION_REFERENCE_TYPE) != ATTESTATION_MANIFEST:
+        return False
+    platform = reference.get("platform")
+    return isinstance(platform, dict) and platform.get("os") == "unknown" and platform.get("architecture") == "unknown"
 
 
 class Vulnerability(NamedTuple):

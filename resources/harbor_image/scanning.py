@@ -21,6 +21,7 @@ from harbor_image.errors import ResourceError
 from harbor_image.gate import (
     FINAL,
     NEEDS_REPORT,
+    NO_PLATFORM,
     NOT_YET,
     Policy,
     Verdict,
@@ -90,6 +91,8 @@ class Scanner:
         artifact = self.fetch(digest)
         if not policy.enabled:
             return GateResult(artifact, Verdict("pass", "scan gate disabled"), None)
+        if artifact.is_index and not artifact.children:
+            return GateResult(artifact, Verdict("fail", NO_PLATFORM), None)
         before = artifact.scan
         running = before is not None and before.status in NOT_YET
         needs_scan = before is None or before.status not in FINAL or before.status in ("Error", "Stopped")

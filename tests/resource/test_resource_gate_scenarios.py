@@ -351,3 +351,105 @@ def test_an_unscanned_cursor_is_scanned(team: Team, resource: Resource) -> None:
     assert [r.path for r in harbor.requests if r.method == "POST"] == [
         harbor.api_path("team/app", f"/artifacts/{seeded.digest}/scan")
     ]
+
+
+# -- red team: attestation spoofing -------------------------------------------------------------------------------
+
+
+def _spoofed_index(images: Any, tmp_path: Path, built: Any, spoof: dict[str, dict[str, Any]]) -> Any:
+    """A copy of index `built` whose entries named in `spoof` (digest -> descriptor fields) are rewritten: e.g. a
+    real platform image carrying the attestation annotation, as anyone who can push an index can write it."""
+    from fixtures.images import OCI_INDEX, TestImage, sha256_digest
+
+    layout = tmp_path / "spoofed" / "layout"
+    shutil.copytree(built.layout, layout)
+    index = json.loads(built.blob(built.digest))
+    for entry in index["manifests"]:
+        entry.update(spoof.get(entry["digest"], {}))
+    data = json.dumps(index).encode()
+    digest = sha256_digest(data)
+    (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).write_bytes(data)
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{
+        "mediaType": OCI_INDEX, "digest": digest, "size": len(data),
+        "annotations": {"org.opencontainers.image.ref.name": built.tag}}]}))  # fmt: skip
+    return TestImage(layout, built.tag, digest, None, OCI_INDEX, built.platforms)
+
+
+ATTESTATION = {"vnd.docker.reference.type": "attestation-manifest"}
+
+
+def test_a_platform_annotated_as_an_attestation_is_still_a_platform(
+    team: Team, resource: Resource, images: Any, tmp_path: Path
+) -> None:
+    # The annotation is the pusher's word: a linux/amd64 image annotated attestation-manifest is what a pull for
+    # linux/amd64 gets (skopeo, containerd and docker choose by platform, not by annotation), and Harbor scans it
+    # (HasUnscannableLayer looks at layers, not annotations). Its scan ending in Error must not let the index pass.
+    harbor = team.harbor
+    amd64 = images.build("spoof-amd64", architecture="amd64", files={"payload": "unscanned code"})
+    arm64 = images.build("spoof-arm64", architecture="arm64")
+    harbor.scanner.set_outcome(amd64.digest, Outcome.error())
+    harbor.scanner.set_outcome(arm64.digest, Outcome.clean())
+    spoofed = _spoofed_index(images, tmp_path, images.index(amd64, arm64), {amd64.digest: {"annotations": ATTESTATION}})
+    index = harbor.push(spoofed, "team/app", "4.0.0")
+    harbor.rescan("team/app", index)
+    assert _merged(harbor, index) == ("Success", 50)  # Harbor scanned the spoofed platform: it errored
+    source = team.source(semver=True)
+    get = resource.get(tmp_path / "get", source, {"tag": "4.0.0", "digest": index})  # rootfs of linux/amd64
+    assert get.returncode != 0 and "platform" in get.stderr, get.stderr
+    assert not (tmp_path / "get" / "rootfs" / "payload").exists()
+    run = resource.check(source)
+    assert run.output == [], run.stderr
+
+
+def test_a_vulnerable_platform_annotated_as_an_attestation_is_waited_for(
+    team: Team, resource: Resource, images: Any, tmp_path: Path
+) -> None:
+    # Same spoof, the platform's scan still running: the index must wait, not pass on the other platform alone.
+    harbor = team.harbor
+    amd64 = images.build("spoofw-amd64", architecture="amd64")
+    arm64 = images.build("spoofw-arm64", architecture="arm64")
+    harbor.scanner.set_outcome(amd64.digest, Outcome.severity("Critical", pending=3600))
+    harbor.scanner.set_outcome(arm64.digest, Outcome.clean())
+    spoofed = _spoofed_index(images, tmp_path, images.index(amd64, arm64), {amd64.digest: {"annotations": ATTESTATION}})
+    index = harbor.push(spoofed, "team/app", "5.0.0")
+    harbor.rescan("team/app", index)
+    assert _merged(harbor, index) == ("Success", 50)
+    run = resource.check(team.source(semver=True))
+    assert run.output == [] and "1 of 2 platforms scanned" in run.stderr, run.stderr
+
+
+def test_an_index_of_attestations_only_is_not_a_version(
+    team: Team, resource: Resource, images: Any, tmp_path: Path
+) -> None:
+    # Harbor v2.10 scans attestation manifests: one Success, one Error make the index Success at 50 %. With no
+    # platform left there is nothing to pull by platform: "all 0 platforms pass" must not emit it.
+    harbor = team.harbor
+    harbor.version = "v2.10.3-b1a2c3d4"
+    amd64 = images.build("attonly-amd64", architecture="amd64")
+    arm64 = images.build("attonly-arm64", architecture="arm64")
+    built = images.index(amd64, arm64, attestations=True)
+    index = json.loads(built.blob(built.digest))
+    attestations = [m["digest"] for m in index["manifests"] if m.get("annotations")]
+    harbor.scanner.set_outcome(attestations[0], Outcome.clean())
+    harbor.scanner.set_outcome(attestations[1], Outcome.error())
+    # keep only the attestation entries
+    spoofed = _spoofed_index(images, tmp_path, built, {})
+    data = json.loads(spoofed.blob(spoofed.digest))
+    data["manifests"] = [m for m in data["manifests"] if m.get("annotations")]
+    from fixtures.images import OCI_INDEX, TestImage, sha256_digest
+
+    raw = json.dumps(data).encode()
+    digest = sha256_digest(raw)
+    (spoofed.layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).write_bytes(raw)
+    (spoofed.layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{
+        "mediaType": OCI_INDEX, "digest": digest, "size": len(raw),
+        "annotations": {"org.opencontainers.image.ref.name": built.tag}}]}))  # fmt: skip
+    only = TestImage(spoofed.layout, built.tag, digest, None, OCI_INDEX, ())
+    pushed = harbor.push(only, "team/app", "6.0.0")
+    harbor.rescan("team/app", pushed)
+    assert _merged(harbor, pushed) == ("Success", 50)
+    source = team.source(semver=True)
+    run = resource.check(source)
+    assert run.output == [] and "no platform image" in run.stderr, run.stderr
+    get = resource.get(tmp_path / "get", source, {"tag": "6.0.0", "digest": pushed}, skip_download=True)
+    assert get.returncode != 0 and "no platform image" in get.stderr, get.stderr

@@ -170,3 +170,19 @@ def test_harbor_versions_that_move_update_time_on_pushes() -> None:
     assert update_time_reliable("v2.15.2-080b0220") and update_time_reliable("v2.16.0-abcdef12")
     assert not update_time_reliable("v2.15.1-1d4a9c1e") and not update_time_reliable("v2.14.4-1b3ec8a4")
     assert not update_time_reliable("") and not update_time_reliable("dev-1234")
+
+
+def test_only_an_unknown_platform_attestation_entry_is_left_out_of_an_index() -> None:
+    # The attestation annotation alone is the pusher's word: a pull by platform never looks at it.
+    note = {"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": "sha256:" + "0" * 64}
+    unknown = {"os": "unknown", "architecture": "unknown"}
+    references = [
+        {"child_digest": "sha256:a", "platform": {"os": "linux", "architecture": "amd64"}},
+        {"child_digest": "sha256:b", "platform": unknown, "annotations": note},  # BuildKit's: left out
+        {"child_digest": "sha256:c", "platform": {"os": "linux", "architecture": "arm64"}, "annotations": note},
+        {"child_digest": "sha256:d", "annotations": note},  # no platform: matches any pull
+        {"child_digest": "sha256:e", "platform": {"os": "unknown", "architecture": "amd64"}, "annotations": note},
+        {"child_digest": "sha256:f", "platform": unknown},  # unknown/unknown without the annotation
+    ]
+    artifact = Artifact.from_api({"digest": "sha256:i", "references": references})
+    assert artifact.children == ("sha256:a", "sha256:c", "sha256:d", "sha256:e", "sha256:f")
