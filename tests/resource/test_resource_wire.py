@@ -161,10 +161,24 @@ def test_go_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "10", "10 m", "m", "1d", "-5m"])
+@pytest.mark.parametrize("text", ["", "10", "10 m", "m", "1d", "-5m", "\u0663h", "\uff11h", "1h\n"])
 def test_bad_durations(text: str) -> None:
+    # "\u0663h": an Arabic-Indic digit, which Python's \\d and float() take and Go's ParseDuration does not
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("timeout", "accepted"),
+    [("24h", True), ("1440m", True), ("86400s", True), ("23h59m60s", True), ("24h0m1s", False),
+     ("86400.001s", False), ("1441m", False), ("1e400h", False), ("9" * 400 + "h", False)],
+)  # fmt: skip
+def test_scan_timeout_upper_bound_is_24h_in_any_unit(timeout: str, accepted: bool) -> None:
+    text = json.dumps({"source": {**SOURCE, "scan": {"timeout": timeout}}})
+    if accepted:
+        assert decode_check(text).source.scan.timeout == 86400
+    else:
+        assert "source.scan.timeout: " in error_of(decode_check, text)
 
 
 # -- through the installed executables, exactly as Concourse runs them -------------------------------------------
