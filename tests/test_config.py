@@ -250,3 +250,28 @@ def test_unreadable_configs(text: str, expected: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ShiplaneError, match="no such file"):
         load(str(tmp_path / "nope.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("harbor_scan", "deploy", "expected"),
+    [
+        ("24h", "168h", []),
+        ("1440m", "10080m", []),
+        ("24h0m1s", "168h", ["harbor.scan.timeout"]),
+        ("0s", "168h", ["harbor.scan.timeout"]),
+        ("10m", "168h0m1s", ["environments.dev.concourse_deploy.timeout"]),
+    ],
+)
+def test_waits_the_resources_refuse_are_refused_here(harbor_scan: str, deploy: str, expected: list[str]) -> None:
+    # The resources bound scan.timeout (24h) and spinnaker-pipeline params.timeout (168h): a longer one rendered a
+    # pipeline whose every check or deploy put failed on it.
+    config = yaml.safe_load(MINIMAL)
+    config["harbor"]["scan"] = {"timeout": harbor_scan}
+    config["environments"]["dev"]["concourse_deploy"] = {"enabled": True, "timeout": deploy}
+    config["spinnaker"] = {"gate": {"url": "https://gate.example.com"}}
+    text = yaml.safe_dump(config, sort_keys=False)
+    if not expected:
+        load_text(text, "fleet.yaml")
+        return
+    found = problems(text)
+    assert len(found) == len(expected) and all(key in line for key, line in zip(expected, found, strict=True)), found

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from shiplane.concourse.goport import parse_duration
 from shiplane.config.yamlsource import SourceMap, walk_strings
 
 # git-resource matches tag_regex with `grep -Ex`: POSIX extended regular expressions, not Perl/Python ones.
@@ -35,7 +36,7 @@ def check(config: dict[str, Any], source: SourceMap, *, schema_valid: bool = Tru
     found: list[Problem] = []
     for rule in (
         _hostile_strings, _clusters, _apps, _git_access, _spinnaker_names, _file_names,
-        _teams, _builds, _cluster_overrides, _kubernetes_objects,
+        _teams, _builds, _cluster_overrides, _kubernetes_objects, _durations,
     ):
         try:
             for problem in rule(config):
@@ -45,6 +46,31 @@ def check(config: dict[str, Any], source: SourceMap, *, schema_valid: bool = Tru
                 raise
     ordered = sorted(found, key=lambda item: source.line(item[0]) or 0)
     return [(path, f"{source.where(path)}: {text}") for path, text in ordered]
+
+
+# The waits the resources accept (harbor_image.wire MAX_SCAN_TIMEOUT, spinnaker_pipeline.wire MAX_WAIT_SECONDS): a
+# longer one renders a pipeline whose every check (scan) or deploy put (concourse_deploy) fails on it.
+_HOUR_NS = 3600 * 10**9
+_SCAN_TIMEOUT_MAX = 24 * _HOUR_NS
+_DEPLOY_TIMEOUT_MAX = 168 * _HOUR_NS
+
+
+def _durations(config: dict[str, Any]) -> Iterator[Problem]:
+    path: tuple[str | int, ...] = ("harbor", "scan", "timeout")
+    scan_timeout = parse_duration(config["harbor"]["scan"]["timeout"])
+    if scan_timeout is not None and not 0 < scan_timeout <= _SCAN_TIMEOUT_MAX:
+        yield path, (
+            "must be more than 0 and at most 24h (the harbor-image resource refuses a longer scan.timeout, so "
+            "every check would fail); a scan that has not finished in a day is stuck"
+        )
+    for name, environment in config["environments"].items():
+        deploy = environment.get("concourse_deploy", {})
+        timeout = parse_duration(deploy.get("timeout", "30m"))
+        if deploy.get("enabled") and timeout is not None and not 0 < timeout <= _DEPLOY_TIMEOUT_MAX:
+            yield ("environments", name, "concourse_deploy", "timeout"), (
+                "must be more than 0 and at most 168h (the spinnaker-pipeline resource refuses a longer "
+                "params.timeout, so every deploy put would fail)"
+            )
 
 
 def _names(mapping: dict[str, Any]) -> str:
