@@ -329,6 +329,11 @@ _ROOTLESS_PLACEHOLDER = re.compile(r"rootless\{(?P<name>.+)\} creating empty fil
 def remove_rootless_placeholders(rootfs: str, umoci_stderr: str) -> int:
     """Remove the empty files a rootless ``umoci raw unpack`` wrote in place of device nodes; returns how many.
 
+    Best effort, and safe either way: a placeholder is an empty regular file, never a device, so one left behind
+    grants nothing. The names come from umoci's log, which the image's tar names can shape (a name holding a newline
+    prints a line of its own; umoci resolves a parent symlink with SecureJoin, this with the host's rules): at worst
+    another empty regular file of the image goes or a placeholder stays — never anything outside ``rootfs``.
+
     ``umoci_stderr`` is umoci's log (the names come from its warnings). A placeholder is removed only when it is
     still an empty regular file inside ``rootfs`` (a later layer may have put a real file there); parent directories
     are resolved and must stay under ``rootfs``, the last component is never followed."""
