@@ -118,6 +118,8 @@ def top_vulnerabilities(report: Report, policy: Policy, limit: int = 10) -> list
 NEEDS_REPORT = "needs the vulnerability report"
 # An index whose every entry is an attestation manifest (platform unknown/unknown): nothing a pull by platform gets
 NO_PLATFORM = "an image index with no platform image (only attestation manifests): never a version"
+# A platform of a scanned index that has no report: Harbor's scan walk left it out (v2.11+: an in-toto layer)
+NOT_SCANNED_BY_HARBOR = "Harbor does not scan it (v2.11+ skips a manifest with an in-toto layer): never a version"
 
 
 def harbor_refusal(

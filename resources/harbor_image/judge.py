@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Literal
 
 from harbor_image.cache import State
 from harbor_image.freshness import POLICY_MAX_AGE
-from harbor_image.gate import NEEDS_REPORT, NO_PLATFORM, Policy, Verdict, evaluate, harbor_refusal
+from harbor_image.gate import (
+    NEEDS_REPORT,
+    NO_PLATFORM,
+    NOT_SCANNED_BY_HARBOR,
+    Policy,
+    Verdict,
+    evaluate,
+    harbor_refusal,
+)
 from harbor_image.log import Log
 from harbor_image.models import Artifact, ProjectPolicy, Report
 from harbor_image.wire import Source
@@ -70,15 +78,10 @@ class Judge:
         if self.policy.enabled and artifact.is_index and not artifact.children:
             return Verdict("fail", NO_PLATFORM)
         scan = artifact.scan
-        if (
-            self.policy.enabled
-            and artifact.is_index
-            and scan is not None
-            and scan.status == "Success"
-            and scan.complete_percent < 100
-        ):
+        if self.policy.enabled and artifact.is_index and scan is not None and scan.status == "Success":
             # Harbor merges the platforms' scans: one Success makes the index Success, with the severity of the
-            # successful platforms only (pkg/scan/vuln/util.go MergeScanStatus, summary.go Merge)
+            # successful platforms only (pkg/scan/vuln/util.go MergeScanStatus, summary.go Merge), and counts only
+            # the platforms its scan walk collected — even 100 % may leave one out (index_verdict)
             return self.index_verdict(artifact)
         verdict = self.gate_verdict(artifact)
         if not verdict.passed or not self.policy.enabled:
@@ -121,22 +124,38 @@ class Judge:
 
     def index_verdict(self, index: Artifact) -> Verdict:
         """An index passes only when every platform's scan succeeded and passes; it waits while any is unfinished
-        and fails when any errored or was stopped."""
-        # A failure of the resource's own gate is final for these platform reports (the merged report id changes
-        # when any platform is scanned again): remembered, so an index with a failed platform costs no request on
-        # every later check. A refusal by Harbor's pull policy is not remembered (the project's policy can change).
+        and fails when any errored or was stopped, or when Harbor's scan left a platform out."""
+        # The verdict of the resource's own gate is final for these platform reports (the merged report id changes
+        # when any platform is scanned again): remembered, so an index costs one request (its platforms) once, not on
+        # every later check. Harbor's pull policy is applied again each time (the project's policy can change); on
+        # a remembered pass it is applied to the index's merged summary, which then holds every platform's.
         assert index.scan is not None
         remembered_key = f"{index.digest} {index.scan.report_id}" if index.scan.report_id else None
         if remembered_key and remembered_key in self.state.verdicts:
             state, reason = self.state.verdicts[remembered_key]
             if state == "fail":
                 return Verdict("fail", reason)
+            if state == "pass":
+                refusal = self.harbor_refusal(index)
+                if refusal == NEEDS_REPORT:
+                    return Verdict("needs_report", "the vulnerability report is read on a later check")
+                return Verdict("pass", reason) if refusal is None else Verdict("fail", refusal)
         children = {a.digest: a for a in self.client.artifacts_by_digest(sorted(set(index.children)), children=True)}
         waiting: list[str] = []
         for digest in index.children:
             child = children.get(digest)
             if child is None:
                 return Verdict("fail", f"platform {short(digest)} is missing from Harbor")
+            if child.is_image and child.scan is None:
+                # The index has a scan, so every platform Harbor's scan walk collected has a report (placeholders
+                # are made for all of them at once): this one was left out and never gets one. From v2.11 Harbor
+                # skips a manifest with an in-toto layer (controller/scan/base_controller.go collectScanningArtifacts
+                # -> HasUnscannableLayer), and the merged complete_percent does not count it.
+                result = Verdict("fail", f"platform {short(digest)}: {NOT_SCANNED_BY_HARBOR}")
+                if remembered_key:
+                    self.state.verdicts[remembered_key] = [result.state, result.reason]
+                    self.state.dirty = True
+                return result
             verdict = self.verdict(child)
             if verdict.state == "fail":
                 result = Verdict("fail", f"platform {short(digest)}: {verdict.reason}")
@@ -149,7 +168,11 @@ class Judge:
         if waiting:
             done = len(index.children) - len(waiting)
             return Verdict("wait", f"{done} of {len(index.children)} platforms scanned ({'; '.join(waiting[:3])})")
-        return Verdict("pass", f"all {len(index.children)} platforms pass")
+        result = Verdict("pass", f"all {len(index.children)} platforms pass")
+        if remembered_key:
+            self.state.verdicts[remembered_key] = [result.state, result.reason]
+            self.state.dirty = True
+        return result
 
     def harbor_refusal(self, artifact: Artifact) -> str | None:
         """Harbor's own pull policy (prevent_vul): would Harbor refuse to serve this passing artifact?"""

@@ -22,6 +22,7 @@ from harbor_image.gate import (
     FINAL,
     NEEDS_REPORT,
     NO_PLATFORM,
+    NOT_SCANNED_BY_HARBOR,
     NOT_YET,
     Policy,
     Verdict,
@@ -110,7 +111,8 @@ class Scanner:
                 self.log.info(f"{short(digest)} has no scan and scan.trigger is false: waiting for one (auto-scan)")
         artifact = self.wait(artifact, stale, policy, timeout_text)
         scan = artifact.scan
-        if artifact.is_index and scan is not None and scan.status == "Success" and scan.complete_percent < 100:
+        if artifact.is_index and scan is not None and scan.status == "Success":
+            # every platform, also at 100 %: Harbor's merge counts only the platforms its scan walk collected
             return self.index_gate(artifact, policy, timeout_text)
         verdict = evaluate(scan, policy)
         report = None
@@ -131,7 +133,13 @@ class Scanner:
         deadline = self.clock() + policy.timeout  # one scan.timeout for all platforms together
         for digest in index.children:
             remaining = policy._replace(timeout=max(0.0, deadline - self.clock()))
-            child = self.wait(self.fetch(digest), None, remaining, timeout_text)
+            child = self.fetch(digest)
+            if child.is_image and child.scan is None:
+                # the index's scan is final and this platform has no report: Harbor's scan walk left it out
+                # (collectScanningArtifacts -> HasUnscannableLayer); waiting would only spend scan.timeout
+                reason = f"platform {short(digest)}: {NOT_SCANNED_BY_HARBOR}"
+                return GateResult(index, Verdict("fail", reason), None)
+            child = self.wait(child, None, remaining, timeout_text)
             result = self.gate_child(child, policy)
             if not result.verdict.passed:
                 reason = f"platform {short(digest)}: {result.verdict.reason}"

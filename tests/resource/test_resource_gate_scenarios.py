@@ -17,6 +17,7 @@ import shutil
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from fixtures.artifacts import helm_chart_layout
 from harbor_double import Outcome, Vulnerability
@@ -203,6 +204,51 @@ def test_attestation_manifests_are_not_platforms(team: Team, resource: Resource,
     put = resource.put(workspace(tmp_path, Path(built.layout)), team.source(), image="image/image", version="2.0.1")
     assert put.returncode == 0, put.stderr
     assert put.output["version"]["digest"] == index and "all 2 platforms pass" in put.stderr
+
+
+def test_a_platform_harbor_never_scans_fails_the_index_at_100_percent(
+    team: Team, resource: Resource, images: Any, tmp_path: Path
+) -> None:
+    # Harbor v2.11+ leaves a manifest with an in-toto layer out of its scan walk: that platform gets no report, the
+    # merged index counts only the other one and shows Success at 100 % — with a Critical image inside.
+    harbor = team.harbor
+    amd64 = images.build("never-amd64", architecture="amd64")
+    arm64 = images.with_in_toto_layer(images.build("never-arm64", architecture="arm64"))
+    harbor.scanner.set_default(Outcome.severity("Low"))
+    harbor.scanner.set_outcome(arm64.digest, Outcome.severity("Critical"))  # what a scan would find
+    built = images.index(amd64, arm64)
+    index = harbor.push(built, "team/app", "4.0.0")
+    harbor.rescan("team/app", index)
+    assert _merged(harbor, index) == ("Success", 100)
+    source = team.source(semver=True)
+    run = resource.check(source)
+    assert run.output == [], run.stderr
+    assert f"platform {arm64.digest[:19]}…: Harbor does not scan it" in run.stderr, run.stderr
+    harbor.reset_requests()
+    assert resource.check(source).output == []  # remembered: no platform listing on later checks
+    assert not [r for r in harbor.requests if "base" in unquote(r.query)], [r.query for r in harbor.requests]
+    get = resource.get(tmp_path / "get", source, {"tag": "4.0.0", "digest": index}, skip_download=True)
+    assert get.returncode == 1 and "Harbor does not scan it" in get.stderr, get.stderr
+    put = resource.put(workspace(tmp_path, Path(built.layout)), team.source(), image="image/image", version="4.0.1")
+    assert put.returncode == 1 and "Harbor does not scan it" in put.stderr and "no tag applied" in put.stderr
+    assert "4.0.1" not in harbor.tags("team/app")
+
+
+def test_a_passing_index_costs_its_platforms_once(team: Team, resource: Resource, images: Any) -> None:
+    harbor = team.harbor
+    harbor.scanner.set_default(Outcome.severity("Low"))
+    built = images.index(images.build("once-amd64", architecture="amd64"),
+                         images.build("once-arm64", architecture="arm64"))
+    index = harbor.push(built, "team/app", "5.0.0")
+    harbor.rescan("team/app", index)
+    assert _merged(harbor, index) == ("Success", 100)
+    source = team.source(semver=True)
+    cursor = resource.check(source).output[-1]
+    assert cursor == {"tag": "5.0.0", "digest": index}
+    for _ in range(2):
+        harbor.reset_requests()
+        assert resource.check(source, cursor).output == [cursor]
+        assert len(harbor.requests) <= 2, [r.path for r in harbor.requests]
 
 
 def test_attestation_manifests_scanned_by_harbor_2_10_do_not_fail_the_index(
