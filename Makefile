@@ -37,6 +37,7 @@ image: setup-test setup-system
 bench: setup-test setup-system
 	$(BIN)/python benchmarks/render_fleet.py
 	$(BIN)/python benchmarks/check_requests.py
+	$(BIN)/python benchmarks/check_index_requests.py
 
 setup-python: $(VENV)/.installed
 setup-test: $(VENV)/.installed-test

@@ -383,6 +383,9 @@ class Checker(Judge):
             artifact = next((c.artifact for c in found if c.digest == cursor.digest), None)
             artifact = artifact or self.state.artifact(cursor.digest)
             assert artifact is not None
+            # the indexes to judge: the cursor's and those after it, their platforms read in batches
+            domain = self.after_cursor(found, position, cursor)
+            self.prefetch_platforms([artifact, *(c.artifact for c in domain)])
             verdict = self.verdict(artifact)
             if verdict.passed:
                 result.append(cursor)
@@ -390,11 +393,11 @@ class Checker(Judge):
                 # an unscanned cursor is scanned too (it passes on a later check)
                 reason, _ = self.held(artifact, verdict)
                 self.log.info(f"{short(cursor.digest)} {cursor.tag}: {reason} (the current version)")
-            domain = self.after_cursor(found, position, cursor)
         else:
             if cursor is not None:
                 self.log.info(f"{cursor.tag} no longer points at {short(cursor.digest)}: listing every version")
             domain = found
+            self.prefetch_platforms([c.artifact for c in domain])
         held: list[str] = []
         blocker: tuple[Candidate, str] | None = None
         waiting = 0

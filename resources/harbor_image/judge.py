@@ -63,6 +63,23 @@ class Judge:
         self.no_scanner_reported = False
         self.scan_forbidden_reported = False
         self.policy_unknown_reported = False
+        self.platforms: dict[str, Artifact] = {}  # platform manifests read ahead (prefetch_platforms)
+
+    def prefetch_platforms(self, artifacts: list[Artifact]) -> None:
+        """Read the platforms of every scanned index among ``artifacts`` whose verdict is not remembered, in
+        batches (Harbor's ``digest={…}`` OR query, 50 digests a request) instead of one request per index: a first
+        check of 1,000 two-platform indexes costs 40 requests for them, not 1,000."""
+        wanted: list[str] = []
+        for artifact in artifacts:
+            scan = artifact.scan
+            if not (self.policy.enabled and artifact.is_index and scan is not None and scan.status == "Success"):
+                continue
+            if scan.report_id and f"{artifact.digest} {scan.report_id}" in self.state.verdicts:
+                continue
+            wanted.extend(d for d in artifact.children if d not in self.platforms)
+        if wanted:
+            for child in self.client.artifacts_by_digest(sorted(set(wanted)), children=True):
+                self.platforms[child.digest] = child
 
     @property
     def triggers_spent(self) -> int:
@@ -140,7 +157,11 @@ class Judge:
                 if refusal == NEEDS_REPORT:
                     return Verdict("needs_report", "the vulnerability report is read on a later check")
                 return Verdict("pass", reason) if refusal is None else Verdict("fail", refusal)
-        children = {a.digest: a for a in self.client.artifacts_by_digest(sorted(set(index.children)), children=True)}
+        missing = sorted({d for d in index.children if d not in self.platforms})
+        if missing:
+            for platform in self.client.artifacts_by_digest(missing, children=True):
+                self.platforms[platform.digest] = platform
+        children = {d: self.platforms[d] for d in index.children if d in self.platforms}
         waiting: list[str] = []
         for digest in index.children:
             child = children.get(digest)
