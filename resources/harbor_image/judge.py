@@ -153,10 +153,7 @@ class Judge:
             if state == "fail":
                 return Verdict("fail", reason)
             if state == "pass":
-                refusal = self.harbor_refusal(index)
-                if refusal == NEEDS_REPORT:
-                    return Verdict("needs_report", "the vulnerability report is read on a later check")
-                return Verdict("pass", reason) if refusal is None else Verdict("fail", refusal)
+                return self.served(index, Verdict("pass", reason))
         missing = sorted({d for d in index.children if d not in self.platforms})
         if missing:
             for platform in self.client.artifacts_by_digest(missing, children=True):
@@ -177,7 +174,10 @@ class Judge:
                     self.state.verdicts[remembered_key] = [result.state, result.reason]
                     self.state.dirty = True
                 return result
-            verdict = self.verdict(child)
+            # A platform image is judged by the resource's gate only: Harbor's pull policy is applied below to the
+            # index's merged summary (the worst of every platform, as a pull of the index meets it), so that a
+            # refusal, which is not remembered, does not cost the platforms on every check
+            verdict = self.verdict(child) if child.is_index else self.gate_verdict(child)
             if verdict.state == "fail":
                 result = Verdict("fail", f"platform {short(digest)}: {verdict.reason}")
                 if remembered_key and child.is_image and self.gate_verdict(child).state == "fail":
@@ -193,7 +193,14 @@ class Judge:
         if remembered_key:
             self.state.verdicts[remembered_key] = [result.state, result.reason]
             self.state.dirty = True
-        return result
+        return self.served(index, result)
+
+    def served(self, index: Artifact, passed: Verdict) -> Verdict:
+        """A passing index, unless Harbor's pull policy (applied to the merged summary) refuses it."""
+        refusal = self.harbor_refusal(index)
+        if refusal == NEEDS_REPORT:
+            return Verdict("needs_report", "the vulnerability report is read on a later check")
+        return passed if refusal is None else Verdict("fail", refusal)
 
     def harbor_refusal(self, artifact: Artifact) -> str | None:
         """Harbor's own pull policy (prevent_vul): would Harbor refuse to serve this passing artifact?"""
