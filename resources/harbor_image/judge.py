@@ -14,6 +14,7 @@ that decides about a single artifact; the checker decides which artifacts, in wh
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
@@ -39,6 +40,16 @@ TRIGGER_LIMIT = 10  # scans POSTed per check
 TRIGGER_COOLDOWN = 1800.0  # don't POST again for the same digest within this many seconds
 NO_SCANNER_COOLDOWN = 600.0
 REPORT_LIMIT = 25  # vulnerability reports read per check (allowlist / ignore_unfixed)
+
+
+def merged_report_ids(report_id: str) -> frozenset[str]:
+    """The platform report ids inside an index's merged report id: pkg/scan/vuln/util.go mergeReportID makes it the
+    base64 of the ids joined by ``|`` (one platform: its id as it is, a UUID, not base64)."""
+    try:
+        decoded = base64.b64decode(report_id, validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return frozenset({report_id})
+    return frozenset({report_id, *decoded.split("|")})
 
 
 def short(digest: str) -> str:
@@ -159,12 +170,19 @@ class Judge:
             for platform in self.client.artifacts_by_digest(missing, children=True):
                 self.platforms[platform.digest] = platform
         children = {d: self.platforms[d] for d in index.children if d in self.platforms}
+        listed = merged_report_ids(index.scan.report_id) if index.scan.report_id else None
         waiting: list[str] = []
         for digest in index.children:
             child = children.get(digest)
             if child is None:
                 return Verdict("fail", f"platform {short(digest)} is missing from Harbor")
-            if child.is_image and child.scan is None:
+            if listed is not None and child.scan is not None and child.scan.report_id not in listed:
+                # Scanned again since the index was listed (a scan-all, a rescan): while a new scan starts Harbor
+                # shows the new placeholder as Error (pkg/scan/vulnerability/vul.go assembleReports: no task yet).
+                # Never a final verdict — it would let later versions pass this one for good.
+                waiting.append(f"{short(digest)} being scanned again")
+                continue
+            if child.is_image and child.scan is None and self.still_listed(index):
                 # The index has a scan, so every platform Harbor's scan walk collected has a report (placeholders
                 # are made for all of them at once): this one was left out and never gets one. From v2.11 Harbor
                 # skips a manifest with an in-toto layer (controller/scan/base_controller.go collectScanningArtifacts
@@ -177,6 +195,9 @@ class Judge:
             # A platform image is judged by the resource's gate only: Harbor's pull policy is applied below to the
             # index's merged summary (the worst of every platform, as a pull of the index meets it), so that a
             # refusal, which is not remembered, does not cost the platforms on every check
+            if child.scan is None:  # its report went while a new scan of the index starts: decided later
+                waiting.append(f"{short(digest)} being scanned again")
+                continue
             verdict = self.verdict(child) if child.is_index else self.gate_verdict(child)
             if verdict.state == "fail":
                 result = Verdict("fail", f"platform {short(digest)}: {verdict.reason}")
@@ -194,6 +215,13 @@ class Judge:
             self.state.verdicts[remembered_key] = [result.state, result.reason]
             self.state.dirty = True
         return self.served(index, result)
+
+    def still_listed(self, index: Artifact) -> bool:
+        """Whether Harbor still shows ``index`` with the merged report it was listed with (one request): then a
+        platform without a report was left out of its scan, not caught between a new scan's delete and create."""
+        assert index.scan is not None
+        again = self.client.artifacts_by_digest([index.digest])
+        return bool(again) and again[0].scan is not None and again[0].scan.report_id == index.scan.report_id
 
     def served(self, index: Artifact, passed: Verdict) -> Verdict:
         """A passing index, unless Harbor's pull policy (applied to the merged summary) refuses it."""

@@ -140,7 +140,15 @@ class Scanner:
                 reason = f"platform {short(digest)}: {NOT_SCANNED_BY_HARBOR}"
                 return GateResult(index, Verdict("fail", reason), None)
             child = self.wait(child, None, remaining, timeout_text)
-            result = self.gate_child(child, policy)
+            if child.is_index:  # an index inside the index: its own platforms, judged the same way (as check does)
+                inner = remaining._replace(timeout=max(0.0, deadline - self.clock()))
+                result = (
+                    self.index_gate(child, inner, timeout_text)
+                    if child.children
+                    else GateResult(child, Verdict("fail", NO_PLATFORM), None)
+                )
+            else:
+                result = self.gate_child(child, policy)
             if not result.verdict.passed:
                 reason = f"platform {short(digest)}: {result.verdict.reason}"
                 return GateResult(index, Verdict("fail", reason), result.report)

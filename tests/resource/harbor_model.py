@@ -13,12 +13,14 @@ and counts requests.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from harbor_double.scanner import merge_report_id
 from harbor_image.gate import SEVERITY_CODES
 from harbor_image.harbor import PAGE_SIZE, Page, RepositoryState, ScanStart
 from harbor_image.models import REPORT_MIME_TYPES, Artifact, ProjectPolicy, Report
@@ -246,7 +248,7 @@ class ModelHarbor:
             status = merge_status(status, scan.status)
         succeeded = [s for s in scans if s.status == "Success"]
         entry: dict[str, Any] = {
-            "report_id": "|".join(s.report_id for s in scans),
+            "report_id": functools.reduce(merge_report_id, (s.report_id for s in scans)),  # util.go mergeReportID
             "scan_status": status,
             "complete_percent": len(succeeded) * 100 // len(scans),
         }

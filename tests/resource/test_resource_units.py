@@ -186,3 +186,44 @@ def test_only_an_unknown_platform_attestation_entry_is_left_out_of_an_index() ->
     ]
     artifact = Artifact.from_api({"digest": "sha256:i", "references": references})
     assert artifact.children == ("sha256:a", "sha256:c", "sha256:d", "sha256:e", "sha256:f")
+
+
+def _summary(status: str, report_id: str, severity: str = "Low", percent: int = 100) -> ScanSummary:
+    return ScanSummary(status, severity, report_id, "", "", {severity: 1}, 1, 0, "Trivy", {}, percent)
+
+
+def test_put_and_get_judge_the_platforms_of_an_index_inside_an_index() -> None:
+    # An OCI index may list another index; check recurses through it (Judge.verdict -> index_verdict), and so must
+    # put/get: the outer merged summary says Success 100 % while an inner platform errored.
+    from harbor_image.gate import Policy
+    from harbor_image.scanning import Scanner
+
+    index_type = "application/vnd.oci.image.index.v1+json"
+    artifacts = {
+        "sha256:outer": Artifact("sha256:outer", "", (), _summary("Success", "r-outer"), media_type=index_type,
+                                 children=("sha256:inner", "sha256:arm")),
+        "sha256:inner": Artifact("sha256:inner", "", (), _summary("Success", "r-inner", percent=50),
+                                 media_type=index_type, children=("sha256:amd", "sha256:broken")),
+        "sha256:arm": Artifact("sha256:arm", "", (), _summary("Success", "r-arm")),
+        "sha256:amd": Artifact("sha256:amd", "", (), _summary("Success", "r-amd")),
+        "sha256:broken": Artifact("sha256:broken", "", (), _summary("Error", "r-broken")),
+    }  # fmt: skip
+
+    class Client:
+        def get_artifact(self, digest: str) -> Artifact | None:
+            return artifacts.get(digest)
+
+        def vulnerabilities(self, digest: str) -> None:
+            return None
+
+        def project_policy(self) -> None:
+            return None
+
+    scanner = Scanner(Client(), "team/app", "team", Log(io.StringIO()), sleep=lambda _s: None)  # type: ignore[arg-type]
+    policy = Policy(enabled=True, fail_on="critical", allowlist=frozenset(), ignore_unfixed=False, trigger=False,
+                    timeout=60.0)
+    result = scanner.index_gate(artifacts["sha256:outer"], policy, "1m")
+    assert result.verdict.state == "fail"
+    assert result.verdict.reason == "platform sha256:inner…: platform sha256:broken…: scan Error"
+    artifacts["sha256:broken"] = Artifact("sha256:broken", "", (), _summary("Success", "r-fixed"))
+    assert scanner.index_gate(artifacts["sha256:outer"], policy, "1m").verdict.passed

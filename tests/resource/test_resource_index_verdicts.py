@@ -1,5 +1,5 @@
-"""Red-team (rt-f) probes of the index judging at any complete_percent, the remembered index verdict and the
-batched platform prefetch."""
+"""Index verdicts in check, against the request-level model of Harbor: judged at any complete_percent, remembered
+by merged report id, platforms read in batches, Harbor's pull policy on the merged summary (request budgets hold)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import tempfile
 
 from harbor_image.check import Checker
 from harbor_image.log import Log
+from harbor_image.models import Artifact
+from harbor_image.wire import Source, Version
 from harbor_model import ModelHarbor
 from test_resource_check_property import NEW_HARBOR, OLD_HARBOR, source_for
 
 
-def run(model, source, cache, cursor):
+def run(
+    model: ModelHarbor, source: Source, cache: str, cursor: Version | None
+) -> tuple[list[Version], int, str]:
     log = io.StringIO()
     before = model.requests
     out = Checker(source, model, Log(log), cache, now=model.seconds).run(cursor)
@@ -73,3 +77,32 @@ def test_one_index_with_100_platforms() -> None:
         model.tick(60_000)
         out, requests, _ = run(model, source, cache, out[-1])
         assert requests <= 2, requests
+
+
+def test_a_rescan_between_listing_and_platforms_holds_the_index_back() -> None:
+    """A scan-all starting between check's listing (index Success 100 %) and its read of the platforms: Harbor shows
+    the new placeholders as Error (pkg/scan/vulnerability/vul.go assembleReports, no task yet). The index must wait
+    — a fail would let 1.2.0 pass it and lose 1.1.0 for good — and come out in order once the rescan is done."""
+    source = source_for("semver", "critical", False, False)
+    model = ModelHarbor()
+    model.finish_scan(model.push("1.0.0"), "Low")
+    index = model.push("1.1.0", platforms=2)
+    model.finish_scan(index, "Low")
+    model.finish_scan(model.push("1.2.0"), "Low")
+    listing = model.artifacts_by_digest
+
+    def rescan_starts(digests: list[str], *, children: bool = False) -> list[Artifact]:
+        if children:
+            model.artifacts_by_digest = listing  # type: ignore[method-assign]
+            model.fail_scan(index)  # every platform: a new report id, status Error
+        return listing(digests, children=children)
+
+    model.artifacts_by_digest = rescan_starts  # type: ignore[method-assign]
+    with tempfile.TemporaryDirectory() as cache:
+        out, _, log = run(model, source, cache, None)
+        assert [v.tag for v in out] == ["1.0.0"], log
+        assert "being scanned again" in log
+        model.finish_scan(index, "Low")
+        model.tick(60_000)
+        out, _, log = run(model, source, cache, out[-1])
+        assert [v.tag for v in out] == ["1.0.0", "1.1.0", "1.2.0"], log
