@@ -192,13 +192,13 @@ class Judge:
                     self.state.verdicts[remembered_key] = [result.state, result.reason]
                     self.state.dirty = True
                 return result
+            if child.is_image and child.scan is None:  # its report went while a new scan starts: decided later
+                waiting.append(f"{short(digest)} being scanned again")
+                continue
             # A platform image is judged by the resource's gate only: Harbor's pull policy is applied below to the
             # index's merged summary (the worst of every platform, as a pull of the index meets it), so that a
             # refusal, which is not remembered, does not cost the platforms on every check
-            if child.scan is None:  # its report went while a new scan of the index starts: decided later
-                waiting.append(f"{short(digest)} being scanned again")
-                continue
-            verdict = self.verdict(child) if child.is_index else self.gate_verdict(child)
+            verdict = self.gate_verdict(child) if child.is_image and not child.is_index else self.verdict(child)
             if verdict.state == "fail":
                 result = Verdict("fail", f"platform {short(digest)}: {verdict.reason}")
                 if remembered_key and child.is_image and self.gate_verdict(child).state == "fail":

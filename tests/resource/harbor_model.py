@@ -49,6 +49,7 @@ class ModelArtifact:
     tags: dict[str, int] = field(default_factory=dict)  # name -> tag push ms
     scan: Scan | None = None
     children: list[str] = field(default_factory=list)  # an index's platform digests (untagged child artifacts)
+    type: str = "IMAGE"  # Harbor's artifact type: IMAGE, CHART, CNAB, …
 
 
 MERGE_ORDER = {"Pending": 0, "Scheduled": 1, "Running": 2, "Stopped": 3, "Error": 3, "Success": 3}
@@ -210,6 +211,7 @@ class ModelHarbor:
             "pull_time": "0001-01-01T00:00:00.000Z",
             "tags": tags or None,
             "labels": None,
+            "type": artifact.type,
         }
         if artifact.children:
             document["manifest_media_type"] = "application/vnd.oci.image.index.v1+json"

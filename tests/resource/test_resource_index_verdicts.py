@@ -106,3 +106,16 @@ def test_a_rescan_between_listing_and_platforms_holds_the_index_back() -> None:
         model.tick(60_000)
         out, _, log = run(model, source, cache, out[-1])
         assert [v.tag for v in out] == ["1.0.0", "1.1.0", "1.2.0"], log
+
+
+def test_a_platform_that_is_not_an_image_fails_the_index_without_waiting() -> None:
+    source = source_for("semver", "critical", False, False)
+    model = ModelHarbor()
+    index = model.push("1.0.0", platforms=2)
+    model.finish_scan(index, "Low")
+    model.children[model.artifacts[index].children[1]].type = "CHART"
+    model.finish_scan(model.push("1.1.0"), "Low")
+    with tempfile.TemporaryDirectory() as cache:
+        out, _, log = run(model, source, cache, None)
+    assert [v.tag for v in out] == ["1.1.0"], log  # failed, not held back: 1.1.0 does not wait behind it
+    assert "not an image (Harbor type CHART)" in log
